@@ -1,0 +1,180 @@
+import base64
+import functools
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools.misc import file_path
+
+# The class attributes of a sub-model that describe its behaviour (see AbstractIntegration).
+FLAGS = (
+    "is_job",
+    "is_manually_runnable",
+    "has_time_period",
+    "is_multi_company_compatible",
+    "is_singleton",
+)
+
+
+@functools.lru_cache(maxsize=256)
+def _addon_icon(addon):
+    """Return the base64 icon an addon ships in ``static/description/icon.png``, or False."""
+    try:
+        path = file_path(f"{addon}/static/description/icon.png")
+    except FileNotFoundError:
+        return False
+    with open(path, "rb") as icon:
+        return base64.b64encode(icon.read())
+
+
+class IHubIntegrationType(models.Model):
+    """A kind of integration that can be created, e.g. "Bank statements from MyBank".
+
+    Each integration addon defines its type in ``data/integration_type.xml``; ``model_name`` names
+    the sub-model (inheriting ``ihub.abstract_integration``) that implements it.
+    """
+
+    _name = "ihub.integration.type"
+    _description = "Integration Type"
+    _order = "sequence, name, id"
+    _parent_store = True
+
+    name = fields.Char(required=True, translate=True)
+    code = fields.Char(
+        required=True, help="Unique technical code, e.g. 'demo'. Never shown to users."
+    )
+    model_name = fields.Char(
+        string="Model",
+        required=True,
+        help="Technical name of the model implementing this type, e.g. 'ihub.integration.demo'.",
+    )
+    description = fields.Html(
+        translate=True,
+        sanitize=True,
+        help="What this integration does, shown when choosing a type. Defaults to the "
+        "description written on the model.",
+    )
+    summary = fields.Html(compute="_compute_summary", string="About")
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    parent_id = fields.Many2one(
+        "ihub.integration.type",
+        string="Parent Type",
+        index=True,
+        ondelete="restrict",
+        help="For connectors: the general type this one specialises.",
+    )
+    parent_path = fields.Char(index=True)
+    child_ids = fields.One2many("ihub.integration.type", "parent_id", string="Child Types")
+    icon = fields.Image(
+        compute="_compute_icon",
+        inverse="_inverse_icon",
+        help="Defaults to the icon of the addon that defines the model.",
+    )
+    custom_icon = fields.Image(max_width=512, max_height=512, attachment=True)
+    integration_ids = fields.One2many("ihub.integration", "type_id", string="Integrations")
+    integration_count = fields.Integer(compute="_compute_integration_count")
+    is_job = fields.Boolean(compute="_compute_flags", string="Runs on a Schedule")
+    is_manually_runnable = fields.Boolean(compute="_compute_flags", string="Can Run Manually")
+    has_time_period = fields.Boolean(compute="_compute_flags", string="Runs Over a Period")
+    is_multi_company_compatible = fields.Boolean(
+        compute="_compute_flags", string="Handles All Companies"
+    )
+    is_singleton = fields.Boolean(compute="_compute_flags", string="Only One Allowed")
+
+    _sql_constraints = [
+        ("code_unique", "unique(code)", "An integration type with this code already exists."),
+    ]
+
+    @api.depends("model_name")
+    def _compute_flags(self):
+        for integration_type in self:
+            model_class = integration_type._model_class()
+            for flag in FLAGS:
+                integration_type[flag] = bool(getattr(model_class, flag, False))
+
+    @api.depends("model_name", "description")
+    def _compute_summary(self):
+        for integration_type in self:
+            model_class = integration_type._model_class()
+            integration_type.summary = integration_type.description or getattr(
+                model_class, "description", ""
+            )
+
+    @api.depends("model_name", "custom_icon")
+    def _compute_icon(self):
+        for integration_type in self:
+            model_class = integration_type._model_class()
+            addon = model_class and model_class._original_module
+            integration_type.icon = integration_type.custom_icon or (addon and _addon_icon(addon))
+
+    def _inverse_icon(self):
+        for integration_type in self:
+            integration_type.custom_icon = integration_type.icon
+
+    def _compute_integration_count(self):
+        counts = dict(
+            self.env["ihub.integration"]._read_group(
+                [("type_id", "in", self.ids)], ["type_id"], ["__count"]
+            )
+        )
+        for integration_type in self:
+            integration_type.integration_count = counts.get(integration_type, 0)
+
+    @api.constrains("model_name")
+    def _check_model_name(self):
+        for integration_type in self:
+            model_class = integration_type._model_class()
+            if model_class is None:
+                raise ValidationError(
+                    _(
+                        "Integration type '%(type)s' names the model '%(model)s', which is not "
+                        "installed.",
+                        type=integration_type.name,
+                        model=integration_type.model_name,
+                    )
+                )
+            if model_class._inherits.get("ihub.integration") != "super_id":
+                raise ValidationError(
+                    _(
+                        "The model '%(model)s' of integration type '%(type)s' must inherit "
+                        "'ihub.abstract_integration'.",
+                        type=integration_type.name,
+                        model=integration_type.model_name,
+                    )
+                )
+
+    @api.constrains("parent_id")
+    def _check_parent_id(self):
+        if self._has_cycle():
+            raise ValidationError(_("An integration type cannot be its own parent."))
+
+    def _model_class(self):
+        """Return the registry class of this type's model, or None if it is not installed."""
+        self.ensure_one()
+        if not self.model_name or self.model_name not in self.env.registry:
+            return None
+        return self.env.registry[self.model_name]
+
+    @api.model
+    def _for_model(self, model_name):
+        """Return the type implemented by ``model_name``; raise a clear error if there is none."""
+        integration_type = self.sudo().with_context(active_test=False).search(
+            [("model_name", "=", model_name)], limit=1
+        )
+        if not integration_type:
+            raise UserError(
+                _(
+                    "No integration type uses the model '%(model)s'. Its addon must define one "
+                    "in data/integration_type.xml.",
+                    model=model_name,
+                )
+            )
+        return integration_type
+
+    def action_create_integration(self):
+        """Create an integration of this type and open it (used by the type catalogue)."""
+        self.ensure_one()
+        integration = self.env["ihub.integration"].create(
+            {"name": self.name, "type_id": self.id}
+        )
+        return integration.get_formview_action()

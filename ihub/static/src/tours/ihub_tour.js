@@ -1,0 +1,116 @@
+/** @odoo-module **/
+/*
+ * Walks an iHub manager through adding an integration and starting it.
+ * Run by ihub/tests/test_ui_tour.py (needs the "Demo" type of ihub_demo_integration).
+ */
+import { registry } from "@web/core/registry";
+
+const NAME = "Tour Demo Integration";
+
+registry.category("web_tour.tours").add("ihub_tour", {
+    steps: () => [
+        {
+            content: "The iHub dashboard is open",
+            trigger: ".o_breadcrumb:contains(Integrations)",
+        },
+        {
+            trigger: ".o_kanban_view",
+        },
+        {
+            content: "Create a new integration",
+            trigger: ".o_control_panel .o-kanban-button-new",
+            run: "click",
+        },
+        {
+            content: "Name it",
+            trigger: ".o_form_view .o_field_widget[name=name] input",
+            run: `edit ${NAME}`,
+        },
+        {
+            content: "Choose its type",
+            trigger: ".o_form_view .o_field_widget[name=type_id] input",
+            run: "edit Demo",
+        },
+        {
+            content: "Pick the Demo type",
+            trigger: ".o-autocomplete--dropdown-menu .ui-menu-item a:contains(Demo)",
+            run: "click",
+        },
+        {
+            content: "The type's description is shown",
+            trigger: ".o_form_view div[name=type_summary] .o_field_widget[name=type_summary]:contains(demo)",
+        },
+        {
+            content: "Save the integration",
+            trigger: ".o_form_button_save:enabled",
+            run: "click",
+        },
+        {
+            content: "Wait for the save",
+            trigger: ".o_form_view .o_form_saved",
+        },
+        {
+            content: "A new integration is a draft",
+            trigger: ".o_statusbar_status .o_arrow_button_current:contains(Draft)",
+        },
+        {
+            content: "Its type can no longer be changed",
+            trigger: ".o_form_view .o_field_widget[name=type_id].o_readonly_modifier:contains(Demo)",
+        },
+        {
+            content: "The notebook shows the Events page",
+            trigger: ".o_notebook .nav-link:contains(Events)",
+            run: "click",
+        },
+        {
+            trigger: ".o_notebook .tab-pane.active .o_field_widget[name=log_ids]",
+        },
+        {
+            content: "The Demo page is added by the demo addon",
+            trigger: ".o_notebook .nav-link:contains(Demo)",
+        },
+        {
+            content: "Start the integration",
+            trigger: ".o_form_statusbar button[name=action_start]",
+            run: "click",
+        },
+        {
+            content: "The integration is now active",
+            trigger: ".o_statusbar_status .o_arrow_button_current:contains(Active)",
+        },
+        {
+            content: "It can be stopped now",
+            trigger: ".o_form_statusbar button[name=action_stop]",
+        },
+        {
+            content: "Back to the dashboard",
+            trigger: ".o_breadcrumb .breadcrumb-item a:contains(Integrations)",
+            run: "click",
+        },
+        {
+            content: "The dashboard shows the new integration as active",
+            trigger: `.o_kanban_record:contains(${NAME}) .o_ihub_state:contains(Active)`,
+        },
+        {
+            content: "Its card shows its type",
+            trigger: `.o_kanban_record:contains(${NAME}) .o_ihub_type:contains(Demo)`,
+        },
+        {
+            content: "Open the catalogue of integration types",
+            trigger: ".o_menu_sections [data-menu-xmlid='ihub.ihub_integration_type_catalogue_menu']",
+            run: "click",
+        },
+        {
+            content: "Add a Demo integration from its catalogue card",
+            trigger: ".o_kanban_record:contains(Demo) button[name=action_create_integration]",
+            run: "click",
+        },
+        {
+            content: "The new integration opens as a draft of type Demo",
+            trigger: ".o_form_view .o_field_widget[name=type_id]:contains(Demo)",
+        },
+        {
+            trigger: ".o_statusbar_status .o_arrow_button_current:contains(Draft)",
+        },
+    ],
+});

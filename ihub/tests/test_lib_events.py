@@ -1,0 +1,68 @@
+"""The event helpers of ihub/lib, without a database."""
+
+import json
+import unittest
+from datetime import datetime
+from decimal import Decimal
+
+from odoo.addons.ihub.lib.events import (
+    SUMMARY_MAX_LENGTH,
+    format_details,
+    format_summary,
+    pop_raise_flag,
+)
+
+
+class TestFormatDetails(unittest.TestCase):
+    def test_text_is_kept(self):
+        self.assertEqual(format_details("plain"), "plain")
+        self.assertEqual(format_details(b"bytes \xff"), "bytes \ufffd")
+
+    def test_nothing_stays_empty(self):
+        self.assertIs(format_details(None), False)
+        self.assertIs(format_details(False), False)
+
+    def test_structures_become_pretty_json_even_with_odd_values(self):
+        text = format_details({"when": datetime(2026, 1, 2), "amount": Decimal("1.50"), "n": [1]})
+        self.assertEqual(
+            json.loads(text), {"amount": "1.50", "n": [1], "when": "2026-01-02 00:00:00"}
+        )
+        self.assertTrue(text.startswith("{\n  "))
+        self.assertEqual(json.loads(format_details((1, "é"))), [1, "é"])
+        self.assertIn("é", format_details(["é"]), "non-ASCII is kept readable")
+
+    def test_exception_gives_its_traceback(self):
+        try:
+            raise KeyError("missing")
+        except KeyError as error:
+            text = format_details(error)
+        self.assertIn("Traceback (most recent call last)", text)
+        self.assertTrue(text.endswith("KeyError: 'missing'"))
+
+    def test_other_values_are_written_with_str(self):
+        self.assertEqual(format_details(42), "42")
+
+
+class TestFormatSummary(unittest.TestCase):
+    def test_one_line(self):
+        self.assertEqual(format_summary("  two\n lines ", "info"), "two lines")
+
+    def test_default_per_level(self):
+        self.assertEqual(format_summary(None, "error"), "Error")
+        self.assertEqual(format_summary("", "info"), "Information")
+
+    def test_long_summary_is_cut(self):
+        summary = format_summary("x" * 1000, "info")
+        self.assertEqual(len(summary), SUMMARY_MAX_LENGTH)
+        self.assertTrue(summary.endswith("…"))
+
+
+class TestRaiseFlag(unittest.TestCase):
+    def test_keyword_spelling(self):
+        self.assertTrue(pop_raise_flag(False, {"raise": True}))
+        self.assertFalse(pop_raise_flag(False, {"raise": False}))
+        self.assertTrue(pop_raise_flag(True, {}))
+
+    def test_unknown_keyword_is_refused(self):
+        with self.assertRaisesRegex(TypeError, "raize"):
+            pop_raise_flag(False, {"raize": True})

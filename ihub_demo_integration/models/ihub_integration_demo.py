@@ -1,0 +1,57 @@
+from datetime import timedelta
+
+from odoo import fields, models
+
+
+class DemoIntegration(models.Model):
+    """An integration that does nothing but log what it is asked to do.
+
+    It is the example of ``ihub.abstract_integration``'s docstring: copy this addon to start a
+    new integration.
+    """
+
+    _name = "ihub.integration.demo"
+    _inherit = "ihub.abstract_integration"
+    _description = "Demo Integration"
+
+    # Can be started: runs on a schedule.
+    is_job = True
+    # Shows "Run manually".
+    is_manually_runnable = True
+    # "Run manually" asks for the period to run over.
+    has_time_period = True
+    # False: the user picks the company the integration runs in.
+    is_multi_company_compatible = False
+    # True would allow a single demo integration per company.
+    is_singleton = False
+    # A scheduled run covers the time up to 10 seconds ago.
+    delay = timedelta(seconds=10)
+    description = (
+        "<p>A <b>demo</b> integration without functionality: each run only logs the period it "
+        "was asked to cover. Use it to see how integrations are started, run and watched.</p>"
+    )
+
+    a_custom_field = fields.Char(
+        string="Custom Field", help="An example setting that only this kind of integration has."
+    )
+    fail_run = fields.Boolean(
+        string="Fail Runs", help="Make every run fail, to see how a failure looks."
+    )
+
+    def run_from_to(self, _from, _to):
+        """Log the period this run covers; fail instead when "Fail Runs" is set."""
+        self.ensure_one()
+        if self.fail_run:
+            self.ihub_error(
+                f"Demo run from {_from} to {_to} failed because 'Fail Runs' is set",
+                raise_exception=True,
+            )
+        self.ihub_warning(
+            f"Demo run from {_from} to {_to}: integration just for demonstration",
+            details={"from": _from, "to": _to, "custom_field": self.a_custom_field},
+        )
+
+    def _cron_log_heartbeat(self):
+        """Shipped cron (inactive by default): log that each active demo integration is alive."""
+        for demo in self.search([("state", "=", "active")]):
+            demo.ihub_info("Demo heartbeat")

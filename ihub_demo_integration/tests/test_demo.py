@@ -1,0 +1,65 @@
+import base64
+from datetime import datetime
+
+from odoo.tests import TransactionCase, new_test_user
+from odoo.tools.misc import file_path
+
+from odoo.addons.ihub.lib import journal
+from odoo.addons.ihub.lib.exceptions import IHubError
+
+
+class TestDemoIntegration(TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.addClassCleanup(journal.forget, cls.cr)
+        cls.user = new_test_user(cls.env, login="demo_ihub_user", groups="ihub.group_ihub_user")
+        cls.manager = new_test_user(
+            cls.env, login="demo_ihub_manager", groups="ihub.group_ihub_manager"
+        )
+        cls.demo = cls.env["ihub.integration.demo"].with_user(cls.manager).create(
+            {"name": "My demo", "a_custom_field": "value"}
+        )
+
+    def test_installing_adds_the_demo_type_with_the_addon_icon(self):
+        demo_type = self.env.ref("ihub_demo_integration.integration_type_demo")
+        self.assertEqual(demo_type.model_name, "ihub.integration.demo")
+        self.assertEqual(self.demo.type_id, demo_type)
+        with open(file_path("ihub_demo_integration/static/description/icon.png"), "rb") as icon:
+            self.assertEqual(demo_type.icon, base64.b64encode(icon.read()))
+        self.assertIn("demo", demo_type.summary)
+
+    def test_demo_data_has_one_integration_ready_to_start(self):
+        demo = self.env.ref("ihub_demo_integration.ihub_integration_demo_1")
+        self.assertEqual(demo.state, "draft")
+        self.assertTrue(demo.super_id.is_job)
+
+    def test_run_logs_a_warning_naming_the_window(self):
+        start, end = datetime(2026, 5, 1, 8, 0), datetime(2026, 5, 1, 9, 0)
+        self.demo.super_id.with_user(self.user)._run_manually(start, end)
+        (log,) = self.demo.log_ids
+        self.assertEqual(log.level, "warning")
+        self.assertIn("2026-05-01 08:00:00", log.summary)
+        self.assertIn("2026-05-01 09:00:00", log.summary)
+        self.assertIn('"custom_field": "value"', log.details)
+
+    def test_run_fails_when_fail_run_is_set(self):
+        self.demo.with_user(self.manager).fail_run = True
+        with self.assertRaises(IHubError) as caught:
+            self.demo.super_id.with_user(self.user)._run_manually(
+                datetime(2026, 5, 1), datetime(2026, 5, 2)
+            )
+        self.assertIn("failed because 'Fail Runs' is set", str(caught.exception))
+        # assertRaises rolled its savepoint back; the event comes back at commit, or now:
+        self.env["ihub.log"]._restore_rolled_back_events()
+        self.assertEqual(self.demo.log_ids.level, "error")
+
+    def test_shipped_cron_logs_a_heartbeat_for_active_demos(self):
+        self.demo.super_id.with_user(self.user).action_start()
+        cron = self.env.ref("ihub_demo_integration.ir_cron_demo_heartbeat")
+        cron.method_direct_trigger()
+        self.assertEqual(self.demo.log_ids.mapped("summary"), ["Demo heartbeat"])
+
+    def test_settings_open_the_demo_form(self):
+        action = self.demo.super_id.with_user(self.user).action_open_settings()
+        self.assertEqual((action["res_model"], action["res_id"]), ("ihub.integration.demo", self.demo.id))

@@ -1,0 +1,1 @@
+"""Helpers behind ``scripts/dev.py`` (stdlib only; Odoo is imported lazily)."""

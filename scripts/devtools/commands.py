@@ -1,0 +1,176 @@
+"""The dev.py subcommands: check, run, test, start-db, stop-db."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from . import odoo, pgcluster, prereq
+from .common import (
+    ADDONS,
+    EXIT_MISSING_PREREQUISITE,
+    REPO_ROOT,
+    DevError,
+    python_cmd,
+    rel,
+    repo_addons,
+    say,
+)
+from .dbserver import DbSettings, configured_server, drop_database, module_states
+
+ADMIN_LOGIN = ADMIN_PASSWORD = "admin"  # what Odoo gives the admin of a database made by -i
+
+
+def database_settings(env: prereq.Environment) -> DbSettings:
+    """The configured server, else the embedded cluster (started if needed)."""
+    if env.server is not None:
+        say(f"using the database server configured by {env.server.source}")
+        return env.server
+    return pgcluster.Cluster(pgcluster.default_dir(), env.pg_bindir).start()
+
+
+def cmd_check(_args) -> int:
+    """Print every prerequisite with OK/MISSING; exit 2 when one is missing."""
+    prereq.run_checks("check", verbose=True)
+    print("All prerequisites are met.")
+    return 0
+
+
+def _port_in_use(interface: str, port: int) -> bool:
+    host = "127.0.0.1" if interface in ("", "0.0.0.0") else interface
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(1)
+        return sock.connect_ex((host, port)) == 0
+
+
+def _print_banner(args, conf: Path) -> None:
+    url = f"http://localhost:{args.port}"
+    print(
+        f"\n  iHub is starting at  {url}\n"
+        f"  database:            {args.database}\n"
+        f"  login / password:    {ADMIN_LOGIN} / {ADMIN_PASSWORD}\n"
+        f"  Odoo config:         {rel(conf)}\n"
+        "  Stop the server with Ctrl+C.\n",
+        flush=True,
+    )
+
+
+def _print_stop_hint(env: prereq.Environment) -> None:
+    if env.server is None:
+        print(
+            "The PostgreSQL cluster is still running for the next run; stop it with: "
+            "python3 scripts/dev.py stop-db",
+            flush=True,
+        )
+
+
+def cmd_run(args) -> int:
+    """Create (first time) or reuse the database, then serve Odoo on --port."""
+    env = prereq.run_checks("run")
+    if _port_in_use(args.interface, args.port):
+        raise DevError(f"port {args.port} is already in use; choose another with --port")
+    db = database_settings(env)
+    options = odoo.machine_options(env.extra_addons_paths, db, args.database)
+    options.update({"http_port": str(args.port), "without_demo": "False"})
+    conf = odoo.write_config(odoo.RUN_CONF, options)
+    states = module_states(db, args.database, ADDONS)
+    if any(states.get(name) != "installed" for name in ADDONS):
+        say(f"database '{args.database}' has no iHub yet: installing it with demo data")
+        odoo.install_modules(conf, db, args.database, ADDONS, "-i", log_level="info")
+    elif args.update:
+        odoo.install_modules(conf, db, args.database, ADDONS, "-u", log_level="info")
+    else:
+        say(f"reusing database '{args.database}' (pass --update to update the addons)")
+    _print_banner(args, conf)
+    try:
+        return odoo.serve(conf, args.port, args.interface)
+    finally:
+        _print_stop_hint(env)
+
+
+def _pytest_command(
+    conf: Path, database: str, addons: tuple[str, ...], extra: list[str]
+) -> list[str]:
+    """pytest on ``addons`` (or only on the paths given in ``extra``)."""
+    paths_given = any(not arg.startswith("-") and (REPO_ROOT / arg).exists() for arg in extra)
+    targets = [] if paths_given else list(addons)
+    return [
+        *python_cmd(),
+        "-m",
+        "pytest",
+        f"--odoo-config={conf}",
+        f"--odoo-database={database}",
+        "--odoo-http",
+        *targets,
+        *extra,
+    ]
+
+
+def cmd_test(args) -> int:
+    """Fresh test database with the addons and demo data, then pytest; return its exit code."""
+    env = prereq.run_checks("test")
+    db = database_settings(env)
+    options = odoo.machine_options(env.extra_addons_paths, db, args.database)
+    conf = odoo.write_config(odoo.TEST_RUNTIME_CONF, options, base=odoo.TEST_CONF)
+    say(f"dropping and recreating test database '{args.database}'")
+    drop_database(db, args.database)
+    shutil.rmtree(odoo.DATA_DIR / "filestore" / args.database, ignore_errors=True)
+    addons = repo_addons()
+    odoo.install_modules(conf, db, args.database, addons, "-i", log_level="warn")
+    cmd = _pytest_command(conf, args.database, addons, args.pytest_args)
+    say(f"running: {shlex.join(cmd)}")
+    start = time.monotonic()
+    code = subprocess.run(cmd, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, check=False).returncode
+    say(f"pytest took {time.monotonic() - start:.1f} s and exited with {code}")
+    if code == 5:
+        print(
+            "FAILED: pytest collected no tests (exit code 5). The addons' tests belong in "
+            "<addon>/tests/test_*.py; check the -k/-m filters or paths you passed.",
+            flush=True,
+        )
+    return code
+
+
+def _cluster_for(args, create: bool) -> pgcluster.Cluster | None:
+    if args.dir:
+        return pgcluster.Cluster(Path(args.dir))
+    base = pgcluster.default_dir() if create else pgcluster.existing_dir()
+    return pgcluster.Cluster(base) if base else None
+
+
+def cmd_start_db(args) -> int:
+    """Start the embedded cluster (or the one in --dir); --print-env prints shell exports."""
+    server = configured_server()
+    if server is not None and not args.dir:
+        say(f"a database server is configured by {server.source}; nothing to start")
+        return 0
+    bindir, _version, error = pgcluster.find_binaries()
+    problem = f"PostgreSQL >= 13 server binaries {error}" if error else pgcluster.runner_problem()
+    if problem:
+        raise DevError(problem, EXIT_MISSING_PREREQUISITE)
+    cluster = _cluster_for(args, create=True)
+    cluster.bindir = bindir
+    settings = cluster.start()
+    if args.print_env:
+        for name, value in settings.env_exports().items():
+            print(f"export {name}={shlex.quote(value)}")
+    else:
+        print(f"PostgreSQL is running: {settings.describe()} (stop it with: dev.py stop-db)")
+    return 0
+
+
+def cmd_stop_db(args) -> int:
+    """Stop the embedded cluster (or the one in --dir)."""
+    cluster = _cluster_for(args, create=False)
+    if cluster is None or not cluster.initialized():
+        print("No embedded PostgreSQL cluster found; nothing to stop.")
+        return 0
+    if cluster.stop():
+        print(f"Stopped the PostgreSQL cluster in {rel(cluster.base)}.")
+    else:
+        print(f"The PostgreSQL cluster in {rel(cluster.base)} was not running.")
+    return 0

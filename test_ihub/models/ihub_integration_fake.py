@@ -1,0 +1,64 @@
+"""Sub-models that only the tests use, one per combination of flags worth testing."""
+
+from datetime import timedelta
+
+from odoo import fields, models
+
+
+class FakeIntegration(models.Model):
+    """Records each call of ``run_from_to`` so tests can check what it was given."""
+
+    _name = "ihub.integration.test"
+    _inherit = "ihub.abstract_integration"
+    _description = "Test Integration"
+
+    delay = timedelta(seconds=30)
+    description = "<p>Used by the tests.</p>"
+
+    setting = fields.Char()
+    calls = fields.Text(default="", help="One line per run: from|to|company|integration_id")
+    raise_error = fields.Boolean()
+
+    def run_from_to(self, _from, _to):
+        context_integration = self.env.context.get("integration_id")
+        # An integration's own bookkeeping: written whoever runs it.
+        self.sudo().calls += f"{_from}|{_to}|{self.env.company.id}|{context_integration}\n"
+        self.ihub_info("test run", details={"from": _from, "to": _to})
+        if self.raise_error:
+            raise ValueError("test failure")
+
+
+class FakeSingletonIntegration(models.Model):
+    _name = "ihub.integration.test.singleton"
+    _inherit = "ihub.abstract_integration"
+    _description = "Singleton Test Integration"
+
+    is_singleton = True
+
+    def run_from_to(self, _from, _to):
+        self.ihub_info("singleton run")
+
+
+class FakeGlobalIntegration(models.Model):
+    """Handles all companies itself and exists once at most."""
+
+    _name = "ihub.integration.test.global"
+    _inherit = "ihub.abstract_integration"
+    _description = "Global Test Integration"
+
+    is_multi_company_compatible = True
+    is_singleton = True
+    is_job = False
+    has_time_period = False
+
+    def run_from_to(self, _from, _to):
+        self.ihub_info(f"global run {_from} {_to}")
+
+
+class FakePassiveIntegration(models.Model):
+    _name = "ihub.integration.test.passive"
+    _inherit = "ihub.abstract_integration"
+    _description = "Passive Test Integration"
+
+    is_job = False
+    is_manually_runnable = False
