@@ -185,6 +185,11 @@ class IHubIntegration(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        for vals in vals_list:
+            integration_type = self.env["ihub.integration.type"].browse(vals.get("type_id"))
+            if "company_id" not in vals and integration_type.is_multi_company_compatible:
+                # Such an integration serves every company: it belongs to none.
+                vals["company_id"] = False
         integrations = super().create(vals_list)
         if not self.env.context.get(CREATING_FROM_SUB):
             for integration in integrations:

@@ -15,6 +15,7 @@ from .common import (
     EXIT_MISSING_PREREQUISITE,
     REPO_ROOT,
     DevError,
+    child_env,
     python_cmd,
     rel,
     repo_addons,
@@ -124,7 +125,9 @@ def cmd_test(args) -> int:
     cmd = _pytest_command(conf, args.database, addons, args.pytest_args)
     say(f"running: {shlex.join(cmd)}")
     start = time.monotonic()
-    code = subprocess.run(cmd, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, check=False).returncode
+    code = subprocess.run(
+        cmd, cwd=REPO_ROOT, env=child_env(), stdin=subprocess.DEVNULL, check=False
+    ).returncode
     say(f"pytest took {time.monotonic() - start:.1f} s and exited with {code}")
     if code == 5:
         print(

@@ -65,6 +65,20 @@ def ensure_dir(path: Path) -> Path:
     return path
 
 
+# Folders prepended to PYTHONPATH of Odoo/pytest subprocesses (set by prereq when
+# an ``odoo`` namespace package hides the real Odoo installation).
+EXTRA_PYTHONPATH: list[str] = []
+
+
+def child_env() -> dict[str, str]:
+    """Environment for Odoo and pytest subprocesses."""
+    env = dict(os.environ)
+    if EXTRA_PYTHONPATH:
+        parts = [*EXTRA_PYTHONPATH, *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
+        env["PYTHONPATH"] = os.pathsep.join(parts)
+    return env
+
+
 def python_cmd() -> list[str]:
     """The interpreter running dev.py: Odoo and pytest run under the same one."""
     return [sys.executable]

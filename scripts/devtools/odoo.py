@@ -8,7 +8,17 @@ import subprocess
 import time
 from pathlib import Path
 
-from .common import LOCAL_DIR, REPO_ROOT, DevError, ensure_dir, python_cmd, rel, say, tail
+from .common import (
+    LOCAL_DIR,
+    REPO_ROOT,
+    DevError,
+    child_env,
+    ensure_dir,
+    python_cmd,
+    rel,
+    say,
+    tail,
+)
 from .dbserver import DbSettings, module_states
 
 TEST_CONF = REPO_ROOT / ".odoo-test.conf"
@@ -86,6 +96,7 @@ def install_modules(
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             cwd=REPO_ROOT,
+            env=child_env(),
             check=False,
         )
     seconds = time.monotonic() - start
@@ -114,7 +125,7 @@ def serve(conf: Path, port: int, interface: str) -> int:
     import signal  # noqa: PLC0415
 
     cmd = odoo_command(conf, f"--http-port={port}", f"--http-interface={interface}")
-    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, preexec_fn=os.setpgrp)  # noqa: PLW1509
+    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=child_env(), preexec_fn=os.setpgrp)  # noqa: PLW1509
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, lambda number, _frame: proc.send_signal(number))
     return proc.wait()

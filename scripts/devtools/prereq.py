@@ -13,10 +13,11 @@ import re
 import shutil
 import sys
 from dataclasses import dataclass, field
+from importlib.machinery import PathFinder
 from pathlib import Path
 
-from . import dbserver, pgcluster
-from .common import EXIT_MISSING_PREREQUISITE, REPO_ROOT, DevError
+from . import common, dbserver, pgcluster
+from .common import EXIT_MISSING_PREREQUISITE, REPO_ROOT, DevError, run_quiet
 
 ODOO_SOURCE_DOC = "https://www.odoo.com/documentation/18.0/administration/on_premise/source.html"
 PIP_FIX = f"{sys.executable} -m pip install -r {REPO_ROOT / 'requirements.txt'}"
@@ -74,11 +75,36 @@ def check_python() -> Check:
     )
 
 
+def _release_version(odoo_dir: Path) -> str:
+    """The version in ``odoo_dir``/release.py, read in a subprocess that imports it."""
+    code = "import odoo, odoo.release as r; print(r.version)"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(odoo_dir.parent), *sys.path[1:]]))
+    result = run_quiet([sys.executable, "-c", code], env=env)
+    return result.stdout.strip() if result.returncode == 0 else ""
+
+
+def _hidden_odoo_dirs() -> list[Path]:
+    """Odoo package dirs known to meta path finders (e.g. a setuptools editable install)."""
+    dirs = []
+    for finder in sys.meta_path:
+        if finder is PathFinder or not hasattr(finder, "find_spec"):
+            continue
+        try:
+            spec = finder.find_spec("odoo", None)
+        except Exception:  # noqa: BLE001, S112 - a foreign finder may fail in any way
+            continue
+        for location in (spec and spec.submodule_search_locations) or []:
+            dirs.append(Path(location))
+    return dirs
+
+
 def locate_odoo() -> tuple[Path | None, str, str]:
     """Return (package dir, version, error) for the ``odoo`` importable here.
 
-    Looks at every entry of ``odoo.__path__`` for ``release.py`` so that an
-    ``odoo`` namespace package (created by OCA wheels) is handled too.
+    Looks at every entry of ``odoo.__path__`` for ``release.py``, so that an
+    ``odoo`` namespace package (created by OCA wheels) is handled too. When such
+    a namespace hides an editable Odoo install, the install is found through its
+    import finder and its parent folder is put on the subprocesses' PYTHONPATH.
     """
     try:
         import odoo  # noqa: PLC0415 - imported only when checking
@@ -88,14 +114,21 @@ def locate_odoo() -> tuple[Path | None, str, str]:
         return None, "", f"Odoo's own Python dependencies are missing ({exc})"
     except Exception as exc:  # noqa: BLE001 - any import failure is reported, not raised
         return None, "", f"'import odoo' failed: {exc!r}"
-    for entry in list(getattr(odoo, "__path__", [])):
-        if (Path(entry) / "release.py").is_file():
+    paths = [Path(entry) for entry in getattr(odoo, "__path__", [])]
+    for entry in paths:
+        if (entry / "release.py").is_file() and getattr(odoo, "__file__", None):
             try:
                 from odoo import release  # noqa: PLC0415
             except Exception as exc:  # noqa: BLE001
-                return Path(entry), "", f"'import odoo.release' failed: {exc!r}"
-            return Path(entry), str(release.version), ""
-    return None, "", f"'odoo' imports but is not Odoo (no release.py in {list(odoo.__path__)})"
+                return entry, "", f"'import odoo.release' failed: {exc!r}"
+            return entry, str(release.version), ""
+    for entry in [*paths, *_hidden_odoo_dirs()]:
+        if (entry / "release.py").is_file():
+            version = _release_version(entry)
+            if version:
+                common.EXTRA_PYTHONPATH[:] = [str(entry.parent)]
+                return entry, version, ""
+    return None, "", f"'odoo' imports but is not Odoo (no release.py in {[str(p) for p in paths]})"
 
 
 def check_odoo(env: Environment) -> Check:
@@ -111,7 +144,8 @@ def check_odoo(env: Environment) -> Check:
     if not (odoo_dir / "__main__.py").is_file():
         return Check(f"Odoo {version} in {odoo_dir} has no __main__.py", False, fix=fix)
     env.odoo_dir, env.odoo_version = odoo_dir, version
-    return Check(f"Odoo {version} ({odoo_dir})", True)
+    via = f", with PYTHONPATH={common.EXTRA_PYTHONPATH[0]}" if common.EXTRA_PYTHONPATH else ""
+    return Check(f"Odoo {version} ({odoo_dir}{via})", True)
 
 
 def _has_standard_addons(path: Path) -> bool:
@@ -268,7 +302,7 @@ def run_checks(profile: str, verbose: bool = False) -> Environment:
         print_table(checks, stream)
     if missing:
         raise DevError(
-            f"{len(missing)} prerequisite(s) missing: {'; '.join(c.name for c in missing)}",
+            f"{len(missing)} prerequisite(s) missing; see the MISSING line(s) above",
             EXIT_MISSING_PREREQUISITE,
         )
     return env
