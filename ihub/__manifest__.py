@@ -12,9 +12,11 @@
     "data": [
         "security/ihub_security.xml",
         "security/ir.model.access.csv",
+        "data/ihub_job_data.xml",
         "views/ihub_log_views.xml",
         "views/ihub_action_date_views.xml",
         "views/ihub_integration_type_views.xml",
+        "views/ihub_job_views.xml",
         "views/ihub_integration_views.xml",
         "wizard/ihub_run_wizard_views.xml",
         "views/ihub_menus.xml",

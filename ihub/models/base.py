@@ -79,5 +79,5 @@ class Base(models.AbstractModel):
         )
 
     def _ihub_event_extra_values(self):
-        """Hook: more ``ihub.log`` values taken from the running context (e.g. the job)."""
-        return {}
+        """Hook: more ``ihub.log`` values taken from the running context."""
+        return {"job_id": self.env.context.get("ihub_job_id") or False}

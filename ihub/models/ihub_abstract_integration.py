@@ -166,6 +166,25 @@ class AbstractIntegration(models.AbstractModel):
         """Put the integration in the failed state; its responsible user is notified."""
         return self.super_id.fail(reason)
 
+    def ihub_job(self):
+        """The running job (``ihub.job``) during ``run_from_to``, else an empty recordset.
+
+        Use it to report counts and to work in batches::
+
+            job = self.ihub_job()
+            for batch in batches:
+                ...
+                job.add_counts(processed=len(batch), succeeded=ok, failed=len(batch) - ok)
+                job.commit_progress(checkpoint=batch[-1].id)
+
+        ``job.resume_from`` is the checkpoint of the attempt this one retries (or None).
+        """
+        return self.env["ihub.job"].sudo().browse(self.env.context.get("ihub_job_id"))
+
+    def run_children(self, _from, _to):
+        """Queue a run of each active child integration over the same period."""
+        return self.super_id.run_children(_from, _to)
+
     def get_action_date(self, key):
         """Shortcut for ``self.super_id.get_action_date(key)``."""
         return self.super_id.get_action_date(key)

@@ -1,7 +1,13 @@
-from odoo import _, api, fields, models
+from datetime import timedelta
+
+from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from .ihub_integration_type import FLAGS
+from odoo.addons.ihub.lib.exceptions import IHubError
+from odoo.addons.ihub.lib.schedule import INTERVAL_UNITS, interval_delta, scheduled_window
+
+# The action date holding where the last successful scheduled run stopped.
+WATERMARK_KEY = "ihub_scheduled_until"
 
 # Set while a sub-model creates its integration, so that the integration does not create a
 # second sub-record for itself.
@@ -96,6 +102,55 @@ class IHubIntegration(models.Model):
     last_log_date = fields.Datetime(compute="_compute_log_summary", string="Last Event Date")
     last_error_date = fields.Datetime(compute="_compute_log_summary", string="Last Error")
 
+    # ---- Schedule and runs
+    cron_id = fields.Many2one(
+        "ir.cron", string="Scheduled Action", readonly=True, copy=False, ondelete="set null"
+    )
+    interval_number = fields.Integer(
+        string="Run Every", default=1, required=True, tracking=True,
+        help="How often the integration runs once started.",
+    )
+    interval_type = fields.Selection(
+        [(unit, unit.capitalize()) for unit in INTERVAL_UNITS],
+        string="Interval Unit", default="hours", required=True, tracking=True,
+    )
+    start_date = fields.Datetime(
+        string="First Run From",
+        help="Start of the period the first scheduled run covers. Empty: one interval back.",
+    )
+    overlap_minutes = fields.Integer(
+        string="Overlap (minutes)", default=0,
+        help="Each scheduled run also covers this many minutes before where the previous one "
+        "stopped, for systems whose records show up late.",
+    )
+    max_attempts = fields.Integer(
+        default=4, required=True,
+        help="How many times a failing scheduled run is tried (retries wait 1, 5, 25 minutes "
+        "…) before the integration is set to failed.",
+    )
+    run_user_id = fields.Many2one(
+        "res.users", string="Run As", domain=[("share", "=", False)],
+        help="The user whose access rights the runs have. Empty: the responsible user.",
+    )
+    job_ids = fields.One2many("ihub.job", "integration_id", string="Runs")
+    job_count = fields.Integer(compute="_compute_job_summary", string="Run Count")
+    last_job_id = fields.Many2one("ihub.job", compute="_compute_job_summary", string="Last Run")
+    last_job_state = fields.Selection(
+        [
+            ("pending", "Pending"),
+            ("running", "Running"),
+            ("done", "Done"),
+            ("failed", "Failed"),
+            ("cancelled", "Cancelled"),
+        ],
+        compute="_compute_job_summary",
+        string="Last Run State",
+    )
+    scheduled_until = fields.Datetime(
+        compute="_compute_job_summary",
+        help="Where the last successful scheduled run stopped: the next one starts there.",
+    )
+
     # The sub-model's flags, readable here to show or hide buttons.
     is_job = fields.Boolean(related="type_id.is_job")
     is_manually_runnable = fields.Boolean(related="type_id.is_manually_runnable")
@@ -142,7 +197,35 @@ class IHubIntegration(models.Model):
             integration.last_log_date = last_log.date
             integration.last_error_date = last_error
 
+    def _compute_job_summary(self):
+        jobs = self.env["ihub.job"].sudo()
+        counts = dict(jobs._read_group([("integration_id", "in", self.ids)], ["integration_id"],
+                                       ["__count"]))
+        last = dict(jobs._read_group([("integration_id", "in", self.ids)], ["integration_id"],
+                                     ["id:max"]))
+        watermarks = {
+            action_date.integration_id: action_date.date
+            for action_date in self.env["ihub.action.date"].sudo().search(
+                [("integration_id", "in", self.ids), ("key", "=", WATERMARK_KEY)]
+            )
+        }
+        for integration in self:
+            integration.job_count = counts.get(integration, 0)
+            integration.last_job_id = jobs.browse(last.get(integration))
+            integration.last_job_state = integration.last_job_id.state
+            integration.scheduled_until = watermarks.get(integration, False)
+
     # ---- Constraints
+
+    @api.constrains("interval_number", "max_attempts", "overlap_minutes")
+    def _check_schedule(self):
+        for integration in self:
+            if integration.interval_number < 1:
+                raise ValidationError(_("The integration must run at least every 1 unit."))
+            if integration.max_attempts < 1:
+                raise ValidationError(_("A run is tried at least once."))
+            if integration.overlap_minutes < 0:
+                raise ValidationError(_("The overlap cannot be negative."))
 
     @api.constrains("type_id", "company_id", "active")
     def _check_singleton(self):
@@ -201,9 +284,14 @@ class IHubIntegration(models.Model):
             raise UserError(
                 _("The type of an integration cannot be changed. Create a new integration.")
             )
-        return super().write(vals)
+        result = super().write(vals)
+        if {"name", "interval_number", "interval_type", "user_id", "run_user_id"} & set(vals):
+            for integration in self.sudo().filtered("cron_id"):
+                integration._ensure_cron(active=integration.cron_id.active)
+        return result
 
     def unlink(self):
+        self.sudo().cron_id.unlink()
         for model_name, integrations in self.grouped("model_name").items():
             if model_name in self.env:
                 integrations.sub_id.unlink()
@@ -270,20 +358,26 @@ class IHubIntegration(models.Model):
         return True
 
     def action_start(self):
-        """Start the integrations: they run on their schedule until stopped."""
+        """Start the integrations and their children: each runs on its own schedule."""
         self._check_can_operate()
-        for integration in self:
+        for integration in self._with_descendants():
             if not integration.is_job:
-                raise UserError(
-                    _("'%(name)s' does not run on a schedule.", name=integration.name)
-                )
-        self.sudo().state = "active"
+                if integration in self:
+                    raise UserError(
+                        _("'%(name)s' does not run on a schedule.", name=integration.name)
+                    )
+                continue
+            integration.sudo()._ensure_cron(active=True)
+            integration.sudo().state = "active"
         return True
 
     def action_stop(self):
-        """Stop the integrations: they no longer run on their own."""
+        """Stop the integrations and their children: they no longer run on their own."""
         self._check_can_operate()
-        self.sudo().state = "stopped"
+        for integration in self._with_descendants().sudo():
+            integration.cron_id.active = False
+            if integration.state == "active":
+                integration.state = "stopped"
         return True
 
     def action_reset(self):
@@ -298,6 +392,7 @@ class IHubIntegration(models.Model):
         self._check_can_operate()
         if not self.is_manually_runnable:
             raise UserError(_("'%(name)s' cannot be run manually.", name=self.name))
+        self._check_not_running()
         if self.has_time_period:
             return {
                 "type": "ir.actions.act_window",
@@ -308,16 +403,152 @@ class IHubIntegration(models.Model):
                 "context": {"default_integration_id": self.id},
             }
         self._run_manually(None, fields.Datetime.now())
-        return True
+        return self._notify_queued()
 
     def _run_manually(self, date_from, date_to):
-        """Run the integration over [date_from, date_to) in its company, as the current user."""
+        """Queue a manual run over [date_from, date_to); it does not move the schedule."""
         self.ensure_one()
         self._check_can_operate()
-        sub = self.sub_id.with_company(self.company_id or self.env.company).with_context(
-            integration_id=self.id
+        self._check_not_running()
+        return self.env["ihub.job"]._enqueue(
+            self, "manual", date_from=date_from, date_to=date_to, priority=5
         )
-        sub.run_from_to(date_from, date_to)
+
+    def _check_not_running(self):
+        if self.env["ihub.job"].sudo().search_count(
+            [("integration_id", "=", self.id), ("state", "=", "running")], limit=1
+        ):
+            raise UserError(
+                _("'%(name)s' is running now. Try again when this run is over.", name=self.name)
+            )
+
+    def _notify_queued(self):
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "info",
+                "message": _("The run starts in a moment. Follow it on the Runs page."),
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
+
+    def run_children(self, date_from, date_to):
+        """Queue a run of each active child integration over the same period (fan-out).
+
+        Call it from a parent's ``run_from_to``; the children's runs are linked to the
+        parent's run and execute in parallel with each other, each on its own lock.
+        """
+        parent_job = self.env["ihub.job"].browse(self.env.context.get("ihub_job_id"))
+        jobs = self.env["ihub.job"]
+        for child in self.sudo().child_ids.filtered("active"):
+            jobs |= self.env["ihub.job"]._enqueue(
+                child, "fanout", date_from=date_from, date_to=date_to,
+                parent_job_id=parent_job.id,
+            )
+        return jobs
+
+    # ---- Schedule
+
+    def _ensure_cron(self, active):
+        """Create or update this integration's own scheduled action."""
+        self.ensure_one()
+        values = {
+            "name": _("iHub: %(name)s", name=self.name),
+            "interval_number": self.interval_number,
+            "interval_type": self.interval_type,
+            "user_id": self._run_user().id,
+            "active": active,
+        }
+        if self.cron_id:
+            if active and not self.cron_id.active:
+                values["nextcall"] = fields.Datetime.now()
+            self.cron_id.write(values)
+        else:
+            self.cron_id = self.env["ir.cron"].create(
+                {
+                    **values,
+                    "model_id": self.env["ir.model"]._get_id("ihub.integration"),
+                    "state": "code",
+                    "code": f"model._cron_run_scheduled({self.id})",
+                    "nextcall": max(self.start_date or fields.Datetime.now(),
+                                    fields.Datetime.now()),
+                }
+            )
+
+    @api.model
+    def _cron_run_scheduled(self, integration_id):
+        """The integration's cron: queue its scheduled run and run it now if it is free."""
+        integration = self.sudo().browse(integration_id).exists()
+        if not integration or integration.state != "active":
+            return
+        Job = self.env["ihub.job"].sudo()
+        waiting = Job.search(
+            [("integration_id", "=", integration.id), ("advances_watermark", "=", True),
+             ("state", "in", ("pending", "running"))],
+            limit=1,
+        )
+        if waiting:
+            # The waiting run (or its retry) will cover this period too.
+            return
+        job = Job._enqueue(integration, "scheduled", advances_watermark=True)
+        job._commit()
+        claimed = job._claim()
+        job._commit()
+        if claimed:
+            claimed._run()
+
+    def _scheduled_window(self, now):
+        """Return the (from, to) period the next scheduled run covers, or None if empty."""
+        self.ensure_one()
+        sub_class = self.env.registry[self.model_name]
+        watermark = self.sudo().get_action_date(WATERMARK_KEY).date
+        return scheduled_window(
+            now,
+            watermark,
+            self.start_date,
+            interval_delta(self.interval_number, self.interval_type),
+            sub_class.delay,
+            timedelta(minutes=self.overlap_minutes),
+        )
+
+    def _move_watermark(self, date_to):
+        self.sudo().get_action_date(WATERMARK_KEY).date = date_to
+
+    def _fail_after_runs(self, reason):
+        """The last attempt failed: fail the integration and give its responsible a to-do."""
+        self.ensure_one()
+        self.fail(reason)
+        if self.user_id:
+            self.sudo().activity_schedule(
+                "mail.mail_activity_data_todo",
+                user_id=self.user_id.id,
+                summary=_("Integration %(name)s failed", name=self.name),
+                note=reason,
+            )
+
+    def _run_user(self):
+        return self.run_user_id or self.user_id or self.env["res.users"].browse(SUPERUSER_ID)
+
+    def _run_environment(self, job):
+        """This integration as its run sees it: run user, company, and run context."""
+        self.ensure_one()
+        user = self._run_user()
+        company = self.company_id or user.company_id
+        if company not in user.company_ids:
+            raise IHubError(
+                _(
+                    "%(user)s, who runs this integration, is not allowed in %(company)s.",
+                    user=user.name,
+                    company=company.name,
+                )
+            )
+        return self.with_user(user).with_company(company).with_context(
+            integration_id=self.id, ihub_job_id=job.id
+        )
+
+    def _with_descendants(self):
+        return self.search([("id", "child_of", self.ids)]) if self else self
 
     def action_open_settings(self):
         self.ensure_one()

@@ -50,6 +50,10 @@ class IHubLog(models.Model):
     user_id = fields.Many2one(
         "res.users", string="User", readonly=True, help="Who was acting when this happened."
     )
+    job_id = fields.Many2one(
+        "ihub.job", string="Run", ondelete="cascade", index="btree_not_null", readonly=True,
+        help="The run during which this happened.",
+    )
 
     @api.model
     def _selection_related_record(self):
@@ -94,6 +98,7 @@ class IHubLog(models.Model):
             "res_model": vals.get("res_model") or None,
             "res_id": vals.get("res_id") or None,
             "user_id": vals.get("user_id") or None,
+            "job_id": vals.get("job_id") or None,
         }
         registry = self.env.registry
         journal.remember(
@@ -121,14 +126,15 @@ class IHubLog(models.Model):
 
 _INSERT = """
     INSERT INTO ihub_log (id, date, level, summary, details, integration_id, company_id,
-                          res_model, res_id, user_id, create_uid, create_date, write_uid,
-                          write_date)
+                          res_model, res_id, user_id, job_id, create_uid, create_date,
+                          write_uid, write_date)
     SELECT %(id)s, %(date)s, %(level)s, %(summary)s, %(details)s, integration.id,
-           integration.company_id, %(res_model)s, %(res_id)s, users.id, users.id,
+           integration.company_id, %(res_model)s, %(res_id)s, users.id, job.id, users.id,
            now() at time zone 'UTC', users.id, now() at time zone 'UTC'
       FROM (SELECT 1) AS one
       LEFT JOIN ihub_integration integration ON integration.id = %(integration_id)s
       LEFT JOIN res_users users ON users.id = %(user_id)s
+      LEFT JOIN ihub_job job ON job.id = %(job_id)s
     ON CONFLICT (id) DO NOTHING
 """
 

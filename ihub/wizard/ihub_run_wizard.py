@@ -35,4 +35,4 @@ class IHubRunWizard(models.TransientModel):
     def action_run(self):
         self.ensure_one()
         self.integration_id._run_manually(self.date_from, self.date_to)
-        return {"type": "ir.actions.act_window_close"}
+        return self.integration_id._notify_queued()

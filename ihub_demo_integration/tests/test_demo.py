@@ -36,7 +36,9 @@ class TestDemoIntegration(TransactionCase):
 
     def test_run_logs_a_warning_naming_the_window(self):
         start, end = datetime(2026, 5, 1, 8, 0), datetime(2026, 5, 1, 9, 0)
-        self.demo.super_id.with_user(self.user)._run_manually(start, end)
+        job = self.demo.super_id.with_user(self.user)._run_manually(start, end)
+        self.env["ihub.job"]._cron_run_due_jobs()
+        self.assertEqual(job.state, "done")
         (log,) = self.demo.log_ids
         self.assertEqual(log.level, "warning")
         self.assertIn("2026-05-01 08:00:00", log.summary)
@@ -45,14 +47,20 @@ class TestDemoIntegration(TransactionCase):
 
     def test_run_fails_when_fail_run_is_set(self):
         self.demo.with_user(self.manager).fail_run = True
-        with self.assertRaises(IHubError) as caught:
-            self.demo.super_id.with_user(self.user)._run_manually(
+        job = self.demo.super_id.with_user(self.user)._run_manually(
+            datetime(2026, 5, 1), datetime(2026, 5, 2)
+        )
+        self.env["ihub.job"]._cron_run_due_jobs()
+        self.assertEqual(job.state, "failed")
+        self.assertIn("failed because 'Fail Runs' is set", job.error_message)
+        self.assertEqual(
+            sorted(self.demo.log_ids.mapped("level")), ["error", "error"],
+            "the demo's own error and the run failure",
+        )
+        with self.assertRaises(IHubError):
+            self.demo.with_context(integration_id=self.demo.super_id.id).run_from_to(
                 datetime(2026, 5, 1), datetime(2026, 5, 2)
             )
-        self.assertIn("failed because 'Fail Runs' is set", str(caught.exception))
-        # assertRaises rolled its savepoint back; the event comes back at commit, or now:
-        self.env["ihub.log"]._restore_rolled_back_events()
-        self.assertEqual(self.demo.log_ids.level, "error")
 
     def test_shipped_cron_logs_a_heartbeat_for_active_demos(self):
         self.demo.super_id.with_user(self.user).action_start()

@@ -4,6 +4,8 @@ from datetime import timedelta
 
 from odoo import fields, models
 
+from odoo.addons.ihub.lib.exceptions import IHubPermanentError
+
 
 class FakeIntegration(models.Model):
     """Records each call of ``run_from_to`` so tests can check what it was given."""
@@ -18,14 +20,27 @@ class FakeIntegration(models.Model):
     setting = fields.Char()
     calls = fields.Text(default="", help="One line per run: from|to|company|integration_id")
     raise_error = fields.Boolean()
+    raise_permanent = fields.Boolean()
+    batch_count = fields.Integer(help="Work in this many batches, committing after each.")
+    fail_at_batch = fields.Integer(help="Raise in this batch (1-based).")
+    batches_done = fields.Integer()
 
     def run_from_to(self, _from, _to):
         context_integration = self.env.context.get("integration_id")
         # An integration's own bookkeeping: written whoever runs it.
         self.sudo().calls += f"{_from}|{_to}|{self.env.company.id}|{context_integration}\n"
-        self.ihub_info("test run", details={"from": _from, "to": _to})
+        self.ihub_info("test run", details={"from": _from, "to": _to, "user": self.env.uid})
+        if self.raise_permanent:
+            raise IHubPermanentError("credentials refused")
         if self.raise_error:
             raise ValueError("test failure")
+        job = self.ihub_job()
+        for batch in range(int(job.resume_from or 0), self.batch_count):
+            self.sudo().batches_done += 1
+            job.add_counts(processed=10, succeeded=9, failed=1)
+            if batch + 1 == self.fail_at_batch:
+                raise ValueError(f"batch {batch + 1} failed")
+            job.commit_progress(checkpoint=batch + 1)
 
 
 class FakeSingletonIntegration(models.Model):
@@ -53,6 +68,17 @@ class FakeGlobalIntegration(models.Model):
 
     def run_from_to(self, _from, _to):
         self.ihub_info(f"global run {_from} {_to}")
+
+
+class FakeParentIntegration(models.Model):
+    """A connector whose run fans out to its children."""
+
+    _name = "ihub.integration.test.parent"
+    _inherit = "ihub.abstract_integration"
+    _description = "Parent Test Integration"
+
+    def run_from_to(self, _from, _to):
+        self.run_children(_from, _to)
 
 
 class FakePassiveIntegration(models.Model):

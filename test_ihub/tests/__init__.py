@@ -4,3 +4,4 @@ from . import test_documented_example
 from . import test_events
 from . import test_integration
 from . import test_integration_type
+from . import test_job

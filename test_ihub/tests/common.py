@@ -36,6 +36,7 @@ class IHubCase(TransactionCase):
         cls.type_singleton = cls.env.ref("test_ihub.integration_type_test_singleton")
         cls.type_global = cls.env.ref("test_ihub.integration_type_test_global")
         cls.type_passive = cls.env.ref("test_ihub.integration_type_test_passive")
+        cls.type_parent = cls.env.ref("test_ihub.integration_type_test_parent")
 
     def setUp(self):
         super().setUp()
@@ -53,4 +54,9 @@ class IHubCase(TransactionCase):
         return self.env[model].with_user(self.manager)
 
     def create_test_integration(self, **vals):
+        vals.setdefault("user_id", self.manager.id)
         return self.as_manager("ihub.integration.test").create({"name": "Test", **vals})
+
+    def run_due_jobs(self):
+        """What the job runner cron does, in the test transaction."""
+        self.env["ihub.job"]._cron_run_due_jobs()

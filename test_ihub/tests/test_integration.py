@@ -176,6 +176,8 @@ class TestIntegration(IHubCase):
             .create({"date_from": "2026-01-01 00:00:00", "date_to": "2026-01-02 00:00:00"})
         )
         wizard.action_run()
+        self.assertFalse(sub.calls, "queued, not run in the request")
+        self.run_due_jobs()
         self.assertEqual(
             sub.calls,
             f"2026-01-01 00:00:00|2026-01-02 00:00:00|{self.other_company.id}|{integration.id}\n",
@@ -196,7 +198,9 @@ class TestIntegration(IHubCase):
         global_sub = self.as_manager("ihub.integration.test.global").create(
             {"name": "G", "company_id": False}
         )
-        self.assertTrue(global_sub.super_id.with_user(self.ihub_user).action_run_manually())
+        action = global_sub.super_id.with_user(self.ihub_user).action_run_manually()
+        self.assertEqual(action["tag"], "display_notification")
+        self.run_due_jobs()
         self.assertIn("global run None", global_sub.log_ids.summary)
 
     def test_open_settings_opens_the_sub_record_form(self):

@@ -83,6 +83,27 @@ registry.category("web_tour.tours").add("ihub_tour", {
             trigger: ".o_form_statusbar button[name=action_stop]",
         },
         {
+            content: "Its schedule is shown",
+            trigger: ".o_form_view .o_field_widget[name=interval_number] input",
+        },
+        {
+            content: "The notebook shows the Runs page",
+            trigger: ".o_notebook .nav-link:contains(Runs)",
+            run: "click",
+        },
+        {
+            trigger: ".o_notebook .tab-pane.active .o_field_widget[name=job_ids]",
+        },
+        {
+            content: "Open all runs of the integration",
+            trigger: ".o-form-buttonbox .oe_stat_button:contains(Runs)",
+            run: "click",
+        },
+        {
+            content: "The runs are filtered on the integration",
+            trigger: `.o_list_view .o_searchview .o_facet_value:contains(${NAME})`,
+        },
+        {
             content: "Back to the dashboard",
             trigger: ".o_breadcrumb .breadcrumb-item a:contains(Integrations)",
             run: "click",

@@ -1,0 +1,447 @@
+import logging
+import os
+import socket
+import threading
+import traceback
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from odoo.addons.ihub.lib.exceptions import IHubPermanentError
+from odoo.addons.ihub.lib.heartbeat import Heartbeat
+from odoo.addons.ihub.lib.progress import RunProgress
+from odoo.addons.ihub.lib.schedule import retry_delay
+
+_logger = logging.getLogger(__name__)
+
+TRIGGERS = [
+    ("scheduled", "Scheduled"),
+    ("manual", "Manual"),
+    ("retry", "Retry"),
+    ("fanout", "From Parent Run"),
+    ("webhook", "Webhook"),
+    ("api", "API"),
+]
+DEFAULT_LEASE_SECONDS = 120
+
+# The progress of the runs executing in this thread, by job id (see RunProgress).
+_running = threading.local()
+
+
+def _progress_by_job():
+    if not hasattr(_running, "jobs"):
+        _running.jobs = {}
+    return _running.jobs
+
+
+class IHubJob(models.Model):
+    """One run of an integration: why it ran, over which period, how it ended.
+
+    Jobs are created by the schedule, by "Run Manually", by retries and by parent runs, queued
+    as *pending*, and executed by Odoo's scheduler (the iHub job runner cron, and each started
+    integration's own cron). At most one job of an integration runs at a time, across all
+    workers and servers: claiming a job locks its integration's row (``_claim``).
+    """
+
+    _name = "ihub.job"
+    _description = "Integration Run"
+    _order = "id desc"
+    _rec_name = "display_name"
+
+    integration_id = fields.Many2one(
+        "ihub.integration", required=True, ondelete="cascade", index=True, readonly=True
+    )
+    company_id = fields.Many2one(related="integration_id.company_id", store=True)
+    trigger = fields.Selection(TRIGGERS, required=True, readonly=True, index=True)
+    state = fields.Selection(
+        [
+            ("pending", "Pending"),
+            ("running", "Running"),
+            ("done", "Done"),
+            ("failed", "Failed"),
+            ("cancelled", "Cancelled"),
+        ],
+        default="pending",
+        required=True,
+        readonly=True,
+        index=True,
+    )
+    date_from = fields.Datetime(string="Period From", readonly=True)
+    date_to = fields.Datetime(string="Period To", readonly=True)
+    advances_watermark = fields.Boolean(
+        string="Moves the Schedule",
+        readonly=True,
+        help="A scheduled run (or its retry): when it succeeds, the next scheduled run starts "
+        "where it stopped.",
+    )
+    eta = fields.Datetime(string="Not Before", readonly=True, index=True)
+    priority = fields.Integer(default=10, readonly=True)
+    queued_at = fields.Datetime(default=fields.Datetime.now, readonly=True)
+    started_at = fields.Datetime(readonly=True)
+    ended_at = fields.Datetime(readonly=True)
+    heartbeat_at = fields.Datetime(string="Last Sign of Life", readonly=True)
+    duration = fields.Float(
+        compute="_compute_duration", store=True, help="Seconds from start to end."
+    )
+    attempt = fields.Integer(default=1, readonly=True)
+    max_attempts = fields.Integer(readonly=True)
+    processed_count = fields.Integer(string="Processed", readonly=True)
+    succeeded_count = fields.Integer(string="Succeeded", readonly=True)
+    failed_count = fields.Integer(string="Failed Items", readonly=True)
+    checkpoint = fields.Char(
+        readonly=True, help="Where the run got to; a retry of this run resumes from there."
+    )
+    error_message = fields.Text(readonly=True)
+    error_traceback = fields.Text(readonly=True)
+    note = fields.Char(readonly=True)
+    worker = fields.Char(readonly=True, help="Server and process that ran the job.")
+    user_id = fields.Many2one("res.users", string="Requested By", readonly=True)
+    parent_job_id = fields.Many2one("ihub.job", readonly=True, index=True, ondelete="set null")
+    child_job_ids = fields.One2many("ihub.job", "parent_job_id", string="Follow-up Runs")
+    log_ids = fields.One2many("ihub.log", "job_id", string="Events")
+
+    @api.depends("started_at", "ended_at")
+    def _compute_duration(self):
+        for job in self:
+            if job.started_at and job.ended_at:
+                job.duration = (job.ended_at - job.started_at).total_seconds()
+            else:
+                job.duration = 0.0
+
+    @api.depends("integration_id", "trigger")
+    def _compute_display_name(self):
+        labels = dict(TRIGGERS)
+        for job in self:
+            job.display_name = f"{job.integration_id.name} – {labels.get(job.trigger)} #{job.id}"
+
+    # ---- Queueing
+
+    @api.model
+    def _enqueue(self, integration, trigger, **values):
+        """Queue a run of ``integration`` and wake the job runner."""
+        job = self.sudo().create(
+            {
+                "integration_id": integration.id,
+                "trigger": trigger,
+                "user_id": self.env.uid,
+                "max_attempts": integration.max_attempts,
+                **values,
+            }
+        )
+        self._wake_runner(job.eta)
+        return job
+
+    @api.model
+    def _wake_runner(self, at=None):
+        runner = self.env.ref("ihub.ir_cron_job_runner", raise_if_not_found=False)
+        if runner:
+            runner.sudo()._trigger(at or None)
+
+    # ---- Claiming: one running job per integration, whatever the number of workers
+
+    @api.model
+    def _claim_next(self, integrations=None):
+        """Mark the next due pending job running and return it (empty when there is none).
+
+        The caller commits. Jobs whose integration is running, or being claimed by another
+        worker right now (its row is locked), are passed over.
+        """
+        cr = self.env.cr
+        self.env.flush_all()
+        passed_over = [0]
+        while True:
+            cr.execute(
+                f"""
+                SELECT job.id, job.integration_id
+                  FROM ihub_job job
+                 WHERE job.state = 'pending'
+                   AND (job.eta IS NULL OR job.eta <= %(now)s)
+                   AND job.integration_id != ALL(%(passed_over)s)
+                   {"AND job.integration_id = ANY(%(only)s)" if integrations is not None else ""}
+              ORDER BY job.priority, job.eta NULLS FIRST, job.id
+                 LIMIT 1
+                   FOR UPDATE OF job SKIP LOCKED
+                """,
+                {
+                    "passed_over": passed_over,
+                    "only": integrations.ids if integrations else [],
+                    "now": fields.Datetime.now(),
+                },
+            )
+            row = cr.fetchone()
+            if not row:
+                return self.browse()
+            job = self.browse(row[0])
+            if not job._lock_integration():
+                passed_over.append(row[1])
+                continue
+            started = job._start()
+            if started:
+                return started
+
+    def _claim(self):
+        """Claim this pending job if its integration is free; return it, or empty. The caller
+        commits."""
+        self.ensure_one()
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT id FROM ihub_job WHERE id = %s AND state = 'pending' FOR UPDATE SKIP LOCKED",
+            [self.id],
+        )
+        if self.env.cr.fetchone() and self._lock_integration():
+            return self._start()
+        return self.browse()
+
+    def _lock_integration(self):
+        """Lock this job's integration row for the claim; False if it is busy."""
+        cr = self.env.cr
+        cr.execute(
+            "SELECT id FROM ihub_integration WHERE id = %s FOR NO KEY UPDATE SKIP LOCKED",
+            [self.integration_id.id],
+        )
+        if not cr.fetchone():
+            return False
+        cr.execute(
+            "SELECT 1 FROM ihub_job WHERE integration_id = %s AND state = 'running' LIMIT 1",
+            [self.integration_id.id],
+        )
+        return not cr.fetchone()
+
+    def _start(self):
+        now = fields.Datetime.now()
+        values = {
+            "state": "running",
+            "started_at": now,
+            "heartbeat_at": now,
+            "worker": f"{socket.gethostname()}:{os.getpid()}",
+        }
+        if self.advances_watermark:
+            window = self.integration_id._scheduled_window(now)
+            if window is None:
+                self.write(
+                    {
+                        "state": "cancelled",
+                        "ended_at": now,
+                        "note": _("Skipped: the period to cover is empty."),
+                    }
+                )
+                return self.browse()
+            values["date_from"], values["date_to"] = window
+        self.write(values)
+        return self
+
+    # ---- Running
+
+    def _run(self):
+        """Execute this claimed (running) job and record how it ended. Commits when allowed."""
+        self.ensure_one()
+        job = self.sudo()
+        progress = RunProgress(checkpoint=job.parent_job_id.checkpoint or None)
+        _progress_by_job()[job.id] = progress
+        try:
+            with job._heartbeat():
+                progress.savepoint = self.env.cr.savepoint()
+                try:
+                    sub = job.integration_id._run_environment(job).sub_id
+                    sub.run_from_to(job.date_from or None, job.date_to or None)
+                    progress.savepoint.close(rollback=False)
+                except Exception as error:
+                    progress.savepoint.close(rollback=True)
+                    self.env["ihub.log"]._restore_rolled_back_events()
+                    job._record_failure(error, traceback.format_exc())
+                else:
+                    job._record_success(progress)
+        finally:
+            _progress_by_job().pop(job.id, None)
+            job._commit()
+        return job
+
+    def _record_success(self, progress):
+        self.write({"state": "done", "ended_at": fields.Datetime.now(), **progress.values()})
+        if self.advances_watermark:
+            self.integration_id._move_watermark(self.date_to)
+
+    def _record_failure(self, error, error_traceback):
+        progress = _progress_by_job().get(self.id) or RunProgress()
+        message = str(error) or type(error).__name__
+        self.write(
+            {
+                "state": "failed",
+                "ended_at": fields.Datetime.now(),
+                "error_message": message,
+                "error_traceback": error_traceback,
+                **progress.values(),
+            }
+        )
+        self.integration_id.with_context(ihub_job_id=self.id).ihub_error(
+            _("Run failed: %(error)s", error=message), details=error_traceback, related=self
+        )
+        if not self.advances_watermark:
+            return
+        permanent = isinstance(error, IHubPermanentError)
+        if not permanent and self.attempt < self.max_attempts:
+            self._enqueue_retry()
+        else:
+            reason = _(
+                "run failed %(attempts)s time(s), last: %(error)s",
+                attempts=self.attempt,
+                error=message,
+            )
+            self.integration_id._fail_after_runs(reason)
+
+    def _enqueue_retry(self):
+        wait = timedelta(seconds=retry_delay(self.attempt))
+        return self._enqueue(
+            self.integration_id,
+            "retry",
+            advances_watermark=self.advances_watermark,
+            attempt=self.attempt + 1,
+            parent_job_id=self.id,
+            eta=fields.Datetime.now() + wait,
+        )
+
+    def _heartbeat(self):
+        """Keep the lease of this running job alive from another connection (not in tests)."""
+        if not self._can_commit():
+            return _NoHeartbeat()
+        registry, job_id = self.env.registry, self.id
+
+        def beat():
+            with registry.cursor() as cr:
+                cr.execute("SET LOCAL lock_timeout = '5s'")
+                cr.execute(
+                    "UPDATE ihub_job SET heartbeat_at = %s WHERE id = %s AND state = 'running'",
+                    [fields.Datetime.now(), job_id],
+                )
+
+        return Heartbeat(beat, max(1, self._lease_seconds() // 4), name=f"ihub-job-{job_id}")
+
+    def _commit(self):
+        """Commit the worker's transaction; in tests, where commits are forbidden, flush."""
+        if self._can_commit():
+            self.env.cr.commit()
+        else:
+            self.env.flush_all()
+
+    @api.model
+    def _can_commit(self):
+        testing = getattr(threading.current_thread(), "testing", False)
+        return not testing and not self.env.registry.in_test_mode()
+
+    @api.model
+    def _lease_seconds(self):
+        value = self.env["ir.config_parameter"].sudo().get_param("ihub.job_lease_seconds")
+        return int(value or DEFAULT_LEASE_SECONDS)
+
+    # ---- Progress API for run_from_to (through AbstractIntegration.ihub_job())
+
+    def add_counts(self, processed=0, succeeded=0, failed=0):
+        """Count items of the running job; shown on the job when progress is committed."""
+        self._progress().add(processed, succeeded, failed)
+
+    def commit_progress(self, checkpoint=None):
+        """Make the work done so far permanent and visible, and remember where it got to.
+
+        After this, a failure or a crash no longer undoes that work, and the retry can resume
+        from ``checkpoint`` (``job.checkpoint``). In tests nothing is committed, but a failure
+        still keeps the work done before this call.
+        """
+        progress = self._progress()
+        if checkpoint is not None:
+            progress.checkpoint = str(checkpoint)
+        progress.savepoint.close(rollback=False)
+        self.sudo().write({"heartbeat_at": fields.Datetime.now(), **progress.values()})
+        self._commit()
+        progress.savepoint = self.env.cr.savepoint()
+
+    @property
+    def resume_from(self):
+        """The checkpoint the previous attempt of this run committed, or None."""
+        return self._progress().checkpoint
+
+    def _progress(self):
+        self.ensure_one()
+        progress = _progress_by_job().get(self.id)
+        if progress is None:
+            raise UserError(_("Job %(job)s is not running in this worker.", job=self.id))
+        return progress
+
+    # ---- Runner cron and recovery
+
+    @api.model
+    def _cron_run_due_jobs(self, time_budget=50):
+        """The job runner: recover dead runs, then run due jobs until the budget is spent."""
+        self._recover_stale_jobs()
+        deadline = fields.Datetime.now() + timedelta(seconds=time_budget)
+        while fields.Datetime.now() < deadline:
+            job = self._claim_next()
+            self._commit()
+            if not job:
+                break
+            job._run()
+        else:
+            self._wake_runner()
+
+    @api.model
+    def _recover_stale_jobs(self):
+        """Take back running jobs whose worker stopped beating: fail them, retry per policy."""
+        limit = fields.Datetime.now() - timedelta(seconds=self._lease_seconds())
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            SELECT id FROM ihub_job
+             WHERE state = 'running' AND heartbeat_at < %s
+               FOR UPDATE SKIP LOCKED
+            """,
+            [limit],
+        )
+        stale = self.browse([row[0] for row in self.env.cr.fetchall()])
+        for job in stale.sudo():
+            message = _(
+                "The worker running this job stopped (no sign of life since %(date)s).",
+                date=job.heartbeat_at,
+            )
+            _logger.warning("iHub job %s: %s", job.id, message)
+            job._record_failure(RuntimeError(message), "")
+        if stale:
+            self._commit()
+        return stale
+
+    # ---- UI actions
+
+    def action_retry(self):
+        """Run a failed or cancelled job again, over the same period."""
+        self.integration_id._check_can_operate()
+        retries = self.browse()
+        for job in self.sudo():
+            if job.state not in ("failed", "cancelled"):
+                raise UserError(_("Only failed or cancelled runs can be retried."))
+            retries |= self._enqueue(
+                job.integration_id,
+                "retry",
+                date_from=job.date_from,
+                date_to=job.date_to,
+                advances_watermark=job.advances_watermark,
+                attempt=job.attempt + 1,
+                parent_job_id=job.id,
+            )
+        return retries
+
+    def action_cancel(self):
+        """Cancel runs that have not started yet."""
+        self.integration_id._check_can_operate()
+        if any(job.state != "pending" for job in self):
+            raise UserError(_("Only pending runs can be cancelled."))
+        self.sudo().write(
+            {"state": "cancelled", "ended_at": fields.Datetime.now(), "note": _("Cancelled")}
+        )
+        return True
+
+
+class _NoHeartbeat:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
