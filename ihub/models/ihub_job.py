@@ -24,6 +24,7 @@ TRIGGERS = [
     ("api", "API"),
 ]
 DEFAULT_LEASE_SECONDS = 120
+RUNNER_CODE = "model._cron_run_due_jobs()"
 
 # The progress of the runs executing in this thread, by job id (see RunProgress).
 _running = threading.local()
@@ -101,6 +102,19 @@ class IHubJob(models.Model):
     child_job_ids = fields.One2many("ihub.job", "parent_job_id", string="Follow-up Runs")
     log_ids = fields.One2many("ihub.log", "job_id", string="Events")
 
+    def init(self):
+        # Beats go to a table of their own: the worker's transaction (REPEATABLE READ, like
+        # every Odoo transaction) writes the job row at the end, which a concurrent update of
+        # that row by the heartbeat thread would turn into a serialization failure.
+        self.env.cr.execute(
+            """
+            CREATE TABLE IF NOT EXISTS ihub_job_heartbeat (
+                job_id integer PRIMARY KEY,
+                beat_at timestamp without time zone NOT NULL
+            )
+            """
+        )
+
     @api.depends("started_at", "ended_at")
     def _compute_duration(self):
         for job in self:
@@ -134,9 +148,15 @@ class IHubJob(models.Model):
 
     @api.model
     def _wake_runner(self, at=None):
-        runner = self.env.ref("ihub.ir_cron_job_runner", raise_if_not_found=False)
-        if runner:
-            runner.sudo()._trigger(at or None)
+        """Trigger the job runner crons (one is shipped; add copies to run jobs in parallel)."""
+        for runner in self._runner_crons():
+            runner._trigger(at or None)
+
+    @api.model
+    def _runner_crons(self):
+        return self.env["ir.cron"].sudo().search(
+            [("model_id.model", "=", self._name), ("code", "=", RUNNER_CODE)]
+        )
 
     # ---- Claiming: one running job per integration, whatever the number of workers
 
@@ -148,7 +168,7 @@ class IHubJob(models.Model):
         worker right now (its row is locked), are passed over.
         """
         cr = self.env.cr
-        self.env.flush_all()
+        self._begin_read_committed()
         passed_over = [0]
         while True:
             cr.execute(
@@ -184,7 +204,7 @@ class IHubJob(models.Model):
         """Claim this pending job if its integration is free; return it, or empty. The caller
         commits."""
         self.ensure_one()
-        self.env.flush_all()
+        self._begin_read_committed()
         self.env.cr.execute(
             "SELECT id FROM ihub_job WHERE id = %s AND state = 'pending' FOR UPDATE SKIP LOCKED",
             [self.id],
@@ -254,6 +274,7 @@ class IHubJob(models.Model):
                     job._record_success(progress)
         finally:
             _progress_by_job().pop(job.id, None)
+            self.env.cr.execute("DELETE FROM ihub_job_heartbeat WHERE job_id = %s", [job.id])
             job._commit()
         return job
 
@@ -309,10 +330,12 @@ class IHubJob(models.Model):
 
         def beat():
             with registry.cursor() as cr:
-                cr.execute("SET LOCAL lock_timeout = '5s'")
                 cr.execute(
-                    "UPDATE ihub_job SET heartbeat_at = %s WHERE id = %s AND state = 'running'",
-                    [fields.Datetime.now(), job_id],
+                    """
+                    INSERT INTO ihub_job_heartbeat (job_id, beat_at) VALUES (%s, %s)
+                    ON CONFLICT (job_id) DO UPDATE SET beat_at = EXCLUDED.beat_at
+                    """,
+                    [job_id, fields.Datetime.now()],
                 )
 
         return Heartbeat(beat, max(1, self._lease_seconds() // 4), name=f"ihub-job-{job_id}")
@@ -321,6 +344,21 @@ class IHubJob(models.Model):
         """Commit the worker's transaction; in tests, where commits are forbidden, flush."""
         if self._can_commit():
             self.env.cr.commit()
+        else:
+            self.env.flush_all()
+
+    @api.model
+    def _begin_read_committed(self):
+        """Start a READ COMMITTED transaction for a claim.
+
+        Claims lock rows that other workers change all the time; in Odoo's default REPEATABLE
+        READ, locking a row changed since the snapshot is a serialization failure. Here each
+        statement sees what is committed, and SKIP LOCKED passes over what is being claimed.
+        In tests (no commits) the test's transaction goes on as it is.
+        """
+        if self._can_commit():
+            self.env.cr.commit()
+            self.env.cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
         else:
             self.env.flush_all()
 
@@ -387,12 +425,14 @@ class IHubJob(models.Model):
     def _recover_stale_jobs(self):
         """Take back running jobs whose worker stopped beating: fail them, retry per policy."""
         limit = fields.Datetime.now() - timedelta(seconds=self._lease_seconds())
-        self.env.flush_all()
+        self._begin_read_committed()
         self.env.cr.execute(
             """
-            SELECT id FROM ihub_job
-             WHERE state = 'running' AND heartbeat_at < %s
-               FOR UPDATE SKIP LOCKED
+            SELECT job.id FROM ihub_job job
+              LEFT JOIN ihub_job_heartbeat beat ON beat.job_id = job.id
+             WHERE job.state = 'running'
+               AND GREATEST(job.heartbeat_at, beat.beat_at) < %s
+               FOR UPDATE OF job SKIP LOCKED
             """,
             [limit],
         )

@@ -1,5 +1,6 @@
 """Sub-models that only the tests use, one per combination of flags worth testing."""
 
+import time
 from datetime import timedelta
 
 from odoo import fields, models
@@ -24,9 +25,11 @@ class FakeIntegration(models.Model):
     batch_count = fields.Integer(help="Work in this many batches, committing after each.")
     fail_at_batch = fields.Integer(help="Raise in this batch (1-based).")
     batches_done = fields.Integer()
+    sleep_seconds = fields.Float(help="Take this long, so that concurrent runs would overlap.")
 
     def run_from_to(self, _from, _to):
         context_integration = self.env.context.get("integration_id")
+        time.sleep(self.sleep_seconds)
         # An integration's own bookkeeping: written whoever runs it.
         self.sudo().calls += f"{_from}|{_to}|{self.env.company.id}|{context_integration}\n"
         self.ihub_info("test run", details={"from": _from, "to": _to, "user": self.env.uid})

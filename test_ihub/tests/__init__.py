@@ -5,3 +5,4 @@ from . import test_events
 from . import test_integration
 from . import test_integration_type
 from . import test_job
+from . import test_concurrency

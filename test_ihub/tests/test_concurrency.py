@@ -1,0 +1,192 @@
+"""Concurrency with real transactions: cursors racing, and two Odoo servers on one database."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+from odoo import SUPERUSER_ID, api
+from odoo.tools import config
+
+from .common import IHubCase
+
+MANUAL_JOBS_PER_INTEGRATION = 5
+
+
+class RealTransactions(IHubCase):
+    """Data committed through cursors of their own, deleted again after the test."""
+
+    @contextmanager
+    def transaction(self):
+        with self.registry.cursor() as cr:
+            yield api.Environment(cr, SUPERUSER_ID, {})
+
+    def create_committed_integrations(self, count, **vals):
+        with self.transaction() as env:
+            integrations = env["ihub.integration.test"].create(
+                [{"name": f"Race {i}", **vals} for i in range(count)]
+            ).super_id
+            ids = integrations.ids
+        self.addCleanup(self.delete_committed, ids)
+        return ids
+
+    def delete_committed(self, integration_ids):
+        with self.transaction() as env:
+            integrations = env["ihub.integration"].browse(integration_ids).exists()
+            integrations.cron_id.unlink()
+            integrations.unlink()
+
+
+class TestClaimRace(RealTransactions):
+    def test_two_workers_racing_for_one_integration_exactly_one_runs(self):
+        (integration_id,) = self.create_committed_integrations(1)
+        with self.transaction() as env:
+            integration = env["ihub.integration"].browse(integration_id)
+            for day in (1, 2):
+                integration._run_manually(datetime(2026, 1, day), datetime(2026, 1, day + 1))
+        cr_a, cr_b = self.registry.cursor(), self.registry.cursor()
+        try:
+            jobs_a = api.Environment(cr_a, SUPERUSER_ID, {})["ihub.job"]
+            jobs_b = api.Environment(cr_b, SUPERUSER_ID, {})["ihub.job"]
+            only = jobs_a.env["ihub.integration"].browse(integration_id)
+            claimed_a = jobs_a._claim_next(only)
+            # A has not committed yet: B finds the integration locked and passes it over.
+            claimed_b = jobs_b._claim_next(only.with_env(jobs_b.env))
+            self.assertTrue(claimed_a)
+            self.assertFalse(claimed_b)
+            cr_a.commit()
+            cr_b.rollback()
+            # Once A's claim is committed, B sees the integration running and still waits.
+            self.assertFalse(jobs_b._claim_next(only.with_env(jobs_b.env)))
+            self.assertFalse(
+                jobs_b.search([("state", "=", "pending"), ("integration_id", "=", integration_id)])
+                ._claim()
+            )
+            cr_b.rollback()
+            self.assertEqual(
+                jobs_b.search([("integration_id", "=", integration_id)]).mapped("state"),
+                ["pending", "running"],
+            )
+        finally:
+            for cr in (cr_a, cr_b):
+                cr.rollback()
+                cr.close()
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class TestTwoServers(RealTransactions):
+    """Two real Odoo servers with cron threads race on the same integrations."""
+
+    def start_server(self, logfile):
+        command = [
+            sys.executable, "-m", "odoo", "server",
+            "-c", config.rcfile,
+            "-d", self.env.cr.dbname,
+            "--db-filter", f"^{self.env.cr.dbname}$",
+            "--addons-path", config["addons_path"],
+            "--http-port", str(free_port()),
+            "--http-interface", "127.0.0.1",
+            "--max-cron-threads", "2",
+            "--workers", "0",
+            "--log-level", "warn",
+        ]
+        for key in ("db_host", "db_port", "db_user", "db_password"):
+            if config.get(key):
+                command += [f"--{key}", str(config[key])]
+        process = subprocess.Popen(command, stdout=logfile, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        self.addCleanup(self.stop_server, process)
+        return process
+
+    def stop_server(self, process):
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+    def test_every_due_window_runs_exactly_once(self):
+        ids = self.create_committed_integrations(4, sleep_seconds=0.2, interval_type="minutes")
+        with self.transaction() as env:
+            integrations = env["ihub.integration"].browse(ids)
+            integrations.action_start()
+            runner = env.ref("ihub.ir_cron_job_runner")
+            extra_runner = runner.copy({"name": "iHub: second job runner", "active": True})
+            self.addCleanup(self.delete_crons, extra_runner.id)
+            for integration in integrations:
+                for day in range(1, MANUAL_JOBS_PER_INTEGRATION + 1):
+                    integration._run_manually(datetime(2026, 1, day), datetime(2026, 1, day + 1))
+
+        with tempfile.TemporaryFile("w+") as log:
+            servers = [self.start_server(log) for _ in range(2)]
+            deadline = time.monotonic() + 240
+            while time.monotonic() < deadline and not self.all_done(ids):
+                self.assertTrue(all(s.poll() is None for s in servers), self.read(log))
+                time.sleep(1)
+            for server in servers:
+                self.stop_server(server)
+            server_log = self.read(log)
+
+        with self.transaction() as env:
+            jobs = env["ihub.job"].search([("integration_id", "in", ids)])
+            self.assertTrue(self.all_done(ids), f"runs left undone:\n{server_log[-3000:]}")
+            self.assertNotIn("could not serialize", server_log)
+            self.assertEqual(self.ihub_errors(server_log), [])
+            for sub in env["ihub.integration"].browse(ids).sub_id:
+                own = jobs.filtered(lambda j, sub=sub: j.integration_id == sub.super_id)
+                self.check_integration(sub, own)
+            workers = set(jobs.mapped("worker"))
+            print(f"\n{len(jobs)} runs on {len(workers)} worker process(es): {sorted(workers)}")
+
+    def check_integration(self, sub, jobs):
+        manual = jobs.filtered(lambda j: j.trigger == "manual")
+        scheduled = jobs.filtered(lambda j: j.trigger == "scheduled")
+        self.assertEqual(len(manual), MANUAL_JOBS_PER_INTEGRATION)
+        self.assertEqual(len(scheduled), 1, "one scheduled window due")
+        self.assertEqual(set(jobs.mapped("state")), {"done"})
+        windows = [tuple(line.split("|")[:2]) for line in sub.calls.splitlines()]
+        expected = {(str(j.date_from), str(j.date_to)) for j in jobs}
+        self.assertEqual(len(windows), len(jobs), "every run exactly once")
+        self.assertEqual(set(windows), expected)
+        spans = sorted((j.started_at, j.ended_at) for j in jobs)
+        for (_start, end), (next_start, _end) in zip(spans, spans[1:]):
+            self.assertLessEqual(end, next_start, "two runs of one integration overlapped")
+        self.assertEqual(
+            sub.super_id.get_action_date("ihub_scheduled_until").date, scheduled.date_to
+        )
+
+    def all_done(self, ids):
+        with self.transaction() as env:
+            states = env["ihub.job"].search([("integration_id", "in", ids)]).mapped("state")
+            return len(states) == len(ids) * (MANUAL_JOBS_PER_INTEGRATION + 1) and set(
+                states
+            ) == {"done"}
+
+    def delete_crons(self, *cron_ids):
+        with self.transaction() as env:
+            env["ir.cron"].browse(cron_ids).unlink()
+
+    @staticmethod
+    def ihub_errors(server_log):
+        """Logged errors that concern iHub (Odoo's own crons also run on these servers)."""
+        entries = re.split(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ )", server_log)
+        return [e for e in entries if " ERROR " in e and ("ihub" in e or "iHub" in e)]
+
+    @staticmethod
+    def read(log):
+        log.flush()
+        log.seek(0)
+        return log.read()
