@@ -49,7 +49,13 @@ class IHubActionDate(models.Model):
                 VALUES (%s, %s, %s, %s, now() at time zone 'UTC', %s, now() at time zone 'UTC')
                 ON CONFLICT (integration_id, key) DO NOTHING
                 """,
-                [integration.id, integration.company_id.id or None, key, self.env.uid, self.env.uid],
+                [
+                    integration.id,
+                    integration.company_id.id or None,
+                    key,
+                    self.env.uid,
+                    self.env.uid,
+                ],
             )
             action_date = self.sudo().search(domain, limit=1)
         # Integration code runs as any iHub user; the date is the integration's own state.

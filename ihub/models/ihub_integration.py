@@ -107,29 +107,39 @@ class IHubIntegration(models.Model):
         "ir.cron", string="Scheduled Action", readonly=True, copy=False, ondelete="set null"
     )
     interval_number = fields.Integer(
-        string="Run Every", default=1, required=True, tracking=True,
+        string="Run Every",
+        default=1,
+        required=True,
+        tracking=True,
         help="How often the integration runs once started.",
     )
     interval_type = fields.Selection(
         [(unit, unit.capitalize()) for unit in INTERVAL_UNITS],
-        string="Interval Unit", default="hours", required=True, tracking=True,
+        string="Interval Unit",
+        default="hours",
+        required=True,
+        tracking=True,
     )
     start_date = fields.Datetime(
         string="First Run From",
         help="Start of the period the first scheduled run covers. Empty: one interval back.",
     )
     overlap_minutes = fields.Integer(
-        string="Overlap (minutes)", default=0,
+        string="Overlap (minutes)",
+        default=0,
         help="Each scheduled run also covers this many minutes before where the previous one "
         "stopped, for systems whose records show up late.",
     )
     max_attempts = fields.Integer(
-        default=4, required=True,
+        default=4,
+        required=True,
         help="How many times a failing scheduled run is tried (retries wait 1, 5, 25 minutes "
         "…) before the integration is set to failed.",
     )
     run_user_id = fields.Many2one(
-        "res.users", string="Run As", domain=[("share", "=", False)],
+        "res.users",
+        string="Run As",
+        domain=[("share", "=", False)],
         help="The user whose access rights the runs have. Empty: the responsible user.",
     )
     job_ids = fields.One2many("ihub.job", "integration_id", string="Runs")
@@ -199,15 +209,17 @@ class IHubIntegration(models.Model):
 
     def _compute_job_summary(self):
         jobs = self.env["ihub.job"].sudo()
-        counts = dict(jobs._read_group([("integration_id", "in", self.ids)], ["integration_id"],
-                                       ["__count"]))
-        last = dict(jobs._read_group([("integration_id", "in", self.ids)], ["integration_id"],
-                                     ["id:max"]))
+        counts = dict(
+            jobs._read_group([("integration_id", "in", self.ids)], ["integration_id"], ["__count"])
+        )
+        last = dict(
+            jobs._read_group([("integration_id", "in", self.ids)], ["integration_id"], ["id:max"])
+        )
         watermarks = {
             action_date.integration_id: action_date.date
-            for action_date in self.env["ihub.action.date"].sudo().search(
-                [("integration_id", "in", self.ids), ("key", "=", WATERMARK_KEY)]
-            )
+            for action_date in self.env["ihub.action.date"]
+            .sudo()
+            .search([("integration_id", "in", self.ids), ("key", "=", WATERMARK_KEY)])
         }
         for integration in self:
             integration.job_count = counts.get(integration, 0)
@@ -240,9 +252,7 @@ class IHubIntegration(models.Model):
                         "Only one '%(type)s' integration is allowed%(scope)s, and '%(other)s' "
                         "already exists%(archived)s.",
                         type=integration.type_id.name,
-                        scope=""
-                        if integration.is_multi_company_compatible
-                        else _(" per company"),
+                        scope="" if integration.is_multi_company_compatible else _(" per company"),
                         other=other.name,
                         archived="" if other.active else _(" (archived)"),
                     )
@@ -298,7 +308,7 @@ class IHubIntegration(models.Model):
         # Deleting a sub-record already deleted its integration: only the rest is left.
         return super(IHubIntegration, self.exists()).unlink()
 
-    def copy(self, default=None):
+    def copy(self, default=None):  # pylint: disable=method-required-super
         raise UserError(_("Integrations cannot be duplicated: create a new one from its type."))
 
     # ---- The sub-record
@@ -415,8 +425,10 @@ class IHubIntegration(models.Model):
         )
 
     def _check_not_running(self):
-        if self.env["ihub.job"].sudo().search_count(
-            [("integration_id", "=", self.id), ("state", "=", "running")], limit=1
+        if (
+            self.env["ihub.job"]
+            .sudo()
+            .search_count([("integration_id", "=", self.id), ("state", "=", "running")], limit=1)
         ):
             raise UserError(
                 _("'%(name)s' is running now. Try again when this run is over.", name=self.name)
@@ -443,7 +455,10 @@ class IHubIntegration(models.Model):
         jobs = self.env["ihub.job"]
         for child in self.sudo().child_ids.filtered("active"):
             jobs |= self.env["ihub.job"]._enqueue(
-                child, "fanout", date_from=date_from, date_to=date_to,
+                child,
+                "fanout",
+                date_from=date_from,
+                date_to=date_to,
                 parent_job_id=parent_job.id,
             )
         return jobs
@@ -471,8 +486,9 @@ class IHubIntegration(models.Model):
                     "model_id": self.env["ir.model"]._get_id("ihub.integration"),
                     "state": "code",
                     "code": f"model._cron_run_scheduled({self.id})",
-                    "nextcall": max(self.start_date or fields.Datetime.now(),
-                                    fields.Datetime.now()),
+                    "nextcall": max(
+                        self.start_date or fields.Datetime.now(), fields.Datetime.now()
+                    ),
                 }
             )
 
@@ -484,8 +500,11 @@ class IHubIntegration(models.Model):
             return
         Job = self.env["ihub.job"].sudo()
         waiting = Job.search(
-            [("integration_id", "=", integration.id), ("advances_watermark", "=", True),
-             ("state", "in", ("pending", "running"))],
+            [
+                ("integration_id", "=", integration.id),
+                ("advances_watermark", "=", True),
+                ("state", "in", ("pending", "running")),
+            ],
             limit=1,
         )
         if waiting:
@@ -543,8 +562,10 @@ class IHubIntegration(models.Model):
                     company=company.name,
                 )
             )
-        return self.with_user(user).with_company(company).with_context(
-            integration_id=self.id, ihub_job_id=job.id
+        return (
+            self.with_user(user)
+            .with_company(company)
+            .with_context(integration_id=self.id, ihub_job_id=job.id)
         )
 
     def _with_descendants(self):

@@ -158,8 +158,10 @@ class IHubIntegrationType(models.Model):
     @api.model
     def _for_model(self, model_name):
         """Return the type implemented by ``model_name``; raise a clear error if there is none."""
-        integration_type = self.sudo().with_context(active_test=False).search(
-            [("model_name", "=", model_name)], limit=1
+        integration_type = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search([("model_name", "=", model_name)], limit=1)
         )
         if not integration_type:
             raise UserError(
@@ -174,7 +176,5 @@ class IHubIntegrationType(models.Model):
     def action_create_integration(self):
         """Create an integration of this type and open it (used by the type catalogue)."""
         self.ensure_one()
-        integration = self.env["ihub.integration"].create(
-            {"name": self.name, "type_id": self.id}
-        )
+        integration = self.env["ihub.integration"].create({"name": self.name, "type_id": self.id})
         return integration.get_formview_action()

@@ -154,8 +154,10 @@ class IHubJob(models.Model):
 
     @api.model
     def _runner_crons(self):
-        return self.env["ir.cron"].sudo().search(
-            [("model_id.model", "=", self._name), ("code", "=", RUNNER_CODE)]
+        return (
+            self.env["ir.cron"]
+            .sudo()
+            .search([("model_id.model", "=", self._name), ("code", "=", RUNNER_CODE)])
         )
 
     # ---- Claiming: one running job per integration, whatever the number of workers
@@ -343,7 +345,9 @@ class IHubJob(models.Model):
     def _commit(self):
         """Commit the worker's transaction; in tests, where commits are forbidden, flush."""
         if self._can_commit():
-            self.env.cr.commit()
+            # Runs are units of work of their own, executed by the scheduler: each claim, batch
+            # and end is committed so that other workers and a crash see where it stands.
+            self.env.cr.commit()  # pylint: disable=invalid-commit
         else:
             self.env.flush_all()
 
@@ -357,7 +361,7 @@ class IHubJob(models.Model):
         In tests (no commits) the test's transaction goes on as it is.
         """
         if self._can_commit():
-            self.env.cr.commit()
+            self.env.cr.commit()  # pylint: disable=invalid-commit
             self.env.cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
         else:
             self.env.flush_all()

@@ -51,7 +51,11 @@ class IHubLog(models.Model):
         "res.users", string="User", readonly=True, help="Who was acting when this happened."
     )
     job_id = fields.Many2one(
-        "ihub.job", string="Run", ondelete="cascade", index="btree_not_null", readonly=True,
+        "ihub.job",
+        string="Run",
+        ondelete="cascade",
+        index="btree_not_null",
+        readonly=True,
         help="The run during which this happened.",
     )
 

@@ -26,9 +26,7 @@ class TestIHubTour(HttpCase):
         self.assertEqual(started.state, "active")
         self.assertEqual(started.model_name, "ihub.integration.demo")
         self.assertEqual(started.create_uid, self.manager)
-        added = Integration.search(
-            [("create_uid", "=", self.manager.id), ("id", "!=", started.id)]
-        )
+        added = Integration.search([("create_uid", "=", self.manager.id), ("id", "!=", started.id)])
         self.assertEqual(len(added), 1, "the catalogue's Add button created one integration")
         self.assertEqual(added.state, "draft")
         self.assertEqual(added.type_id, started.type_id)

@@ -17,8 +17,10 @@ class TestDemoIntegration(TransactionCase):
         cls.manager = new_test_user(
             cls.env, login="demo_ihub_manager", groups="ihub.group_ihub_manager"
         )
-        cls.demo = cls.env["ihub.integration.demo"].with_user(cls.manager).create(
-            {"name": "My demo", "a_custom_field": "value"}
+        cls.demo = (
+            cls.env["ihub.integration.demo"]
+            .with_user(cls.manager)
+            .create({"name": "My demo", "a_custom_field": "value"})
         )
 
     def test_installing_adds_the_demo_type_with_the_addon_icon(self):
@@ -54,7 +56,8 @@ class TestDemoIntegration(TransactionCase):
         self.assertEqual(job.state, "failed")
         self.assertIn("failed because 'Fail Runs' is set", job.error_message)
         self.assertEqual(
-            sorted(self.demo.log_ids.mapped("level")), ["error", "error"],
+            sorted(self.demo.log_ids.mapped("level")),
+            ["error", "error"],
             "the demo's own error and the run failure",
         )
         with self.assertRaises(IHubError):
@@ -70,4 +73,6 @@ class TestDemoIntegration(TransactionCase):
 
     def test_settings_open_the_demo_form(self):
         action = self.demo.super_id.with_user(self.user).action_open_settings()
-        self.assertEqual((action["res_model"], action["res_id"]), ("ihub.integration.demo", self.demo.id))
+        self.assertEqual(
+            (action["res_model"], action["res_id"]), ("ihub.integration.demo", self.demo.id)
+        )

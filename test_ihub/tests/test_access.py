@@ -14,8 +14,13 @@ class TestAccess(IHubCase):
         self.integration.get_action_date("k")
 
     def test_internal_user_without_ihub_group_sees_nothing(self):
-        for model in ("ihub.integration", "ihub.log", "ihub.action.date", "ihub.integration.test",
-                      "ihub.integration.type"):
+        for model in (
+            "ihub.integration",
+            "ihub.log",
+            "ihub.action.date",
+            "ihub.integration.test",
+            "ihub.integration.type",
+        ):
             with self.subTest(model=model), self.assertRaises(AccessError):
                 self.env[model].with_user(self.internal_user).search([])
 
@@ -58,11 +63,16 @@ class TestAccess(IHubCase):
         other = self.create_test_integration(name="Other company", company_id=self.other_company.id)
         other.ihub_info("other company event")
         one_company_user = new_test_user(
-            self.env, login="ihub_user_one_company", groups="ihub.group_ihub_user",
-            company_ids=[Command.set(self.company.ids)], company_id=self.company.id,
+            self.env,
+            login="ihub_user_one_company",
+            groups="ihub.group_ihub_user",
+            company_ids=[Command.set(self.company.ids)],
+            company_id=self.company.id,
         )
         Integration = self.env["ihub.integration"].with_user(one_company_user)
-        self.assertEqual(Integration.search([("type_id", "=", self.type_test.id)]), self.integration)
+        self.assertEqual(
+            Integration.search([("type_id", "=", self.type_test.id)]), self.integration
+        )
         Log = self.env["ihub.log"].with_user(one_company_user)
         self.assertFalse(Log.search([("summary", "=", "other company event")]))
         self.assertTrue(Log.search([("summary", "=", "an event")]))
@@ -77,7 +87,10 @@ class TestAccess(IHubCase):
             {"name": "All", "company_id": False}
         )
         one_company_user = new_test_user(
-            self.env, login="ihub_user_other", groups="ihub.group_ihub_user",
-            company_ids=[Command.set(self.other_company.ids)], company_id=self.other_company.id,
+            self.env,
+            login="ihub_user_other",
+            groups="ihub.group_ihub_user",
+            company_ids=[Command.set(self.other_company.ids)],
+            company_id=self.other_company.id,
         )
         self.assertEqual(global_sub.super_id.with_user(one_company_user).name, "All")

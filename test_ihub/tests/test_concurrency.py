@@ -1,5 +1,6 @@
 """Concurrency with real transactions: cursors racing, and two Odoo servers on one database."""
 
+import logging
 import os
 import re
 import signal
@@ -9,12 +10,14 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from odoo import SUPERUSER_ID, api
 from odoo.tools import config
 
 from .common import IHubCase
+
+_logger = logging.getLogger(__name__)
 
 MANUAL_JOBS_PER_INTEGRATION = 5
 
@@ -29,9 +32,11 @@ class RealTransactions(IHubCase):
 
     def create_committed_integrations(self, count, **vals):
         with self.transaction() as env:
-            integrations = env["ihub.integration.test"].create(
-                [{"name": f"Race {i}", **vals} for i in range(count)]
-            ).super_id
+            integrations = (
+                env["ihub.integration.test"]
+                .create([{"name": f"Race {i}", **vals} for i in range(count)])
+                .super_id
+            )
             ids = integrations.ids
         self.addCleanup(self.delete_committed, ids)
         return ids
@@ -65,8 +70,9 @@ class TestClaimRace(RealTransactions):
             # Once A's claim is committed, B sees the integration running and still waits.
             self.assertFalse(jobs_b._claim_next(only.with_env(jobs_b.env)))
             self.assertFalse(
-                jobs_b.search([("state", "=", "pending"), ("integration_id", "=", integration_id)])
-                ._claim()
+                jobs_b.search(
+                    [("state", "=", "pending"), ("integration_id", "=", integration_id)]
+                )._claim()
             )
             cr_b.rollback()
             self.assertEqual(
@@ -90,22 +96,35 @@ class TestTwoServers(RealTransactions):
 
     def start_server(self, logfile):
         command = [
-            sys.executable, "-m", "odoo", "server",
-            "-c", config.rcfile,
-            "-d", self.env.cr.dbname,
-            "--db-filter", f"^{self.env.cr.dbname}$",
-            "--addons-path", config["addons_path"],
-            "--http-port", str(free_port()),
-            "--http-interface", "127.0.0.1",
-            "--max-cron-threads", "2",
-            "--workers", "0",
-            "--log-level", "warn",
+            sys.executable,
+            "-m",
+            "odoo",
+            "server",
+            "-c",
+            config.rcfile,
+            "-d",
+            self.env.cr.dbname,
+            "--db-filter",
+            f"^{self.env.cr.dbname}$",
+            "--addons-path",
+            config["addons_path"],
+            "--http-port",
+            str(free_port()),
+            "--http-interface",
+            "127.0.0.1",
+            "--max-cron-threads",
+            "2",
+            "--workers",
+            "0",
+            "--log-level",
+            "warn",
         ]
         for key in ("db_host", "db_port", "db_user", "db_password"):
             if config.get(key):
                 command += [f"--{key}", str(config[key])]
-        process = subprocess.Popen(command, stdout=logfile, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            command, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.addCleanup(self.stop_server, process)
         return process
 
@@ -134,11 +153,11 @@ class TestTwoServers(RealTransactions):
             servers = [self.start_server(log) for _ in range(2)]
             deadline = time.monotonic() + 240
             while time.monotonic() < deadline and not self.all_done(ids):
-                self.assertTrue(all(s.poll() is None for s in servers), self.read(log))
+                self.assertTrue(all(s.poll() is None for s in servers), self.read_log(log))
                 time.sleep(1)
             for server in servers:
                 self.stop_server(server)
-            server_log = self.read(log)
+            server_log = self.read_log(log)
 
         with self.transaction() as env:
             jobs = env["ihub.job"].search([("integration_id", "in", ids)])
@@ -149,7 +168,7 @@ class TestTwoServers(RealTransactions):
                 own = jobs.filtered(lambda j, sub=sub: j.integration_id == sub.super_id)
                 self.check_integration(sub, own)
             workers = set(jobs.mapped("worker"))
-            print(f"\n{len(jobs)} runs on {len(workers)} worker process(es): {sorted(workers)}")
+            _logger.info("%s runs on %s worker process(es): %s", len(jobs), len(workers), workers)
 
     def check_integration(self, sub, jobs):
         manual = jobs.filtered(lambda j: j.trigger == "manual")
@@ -162,7 +181,7 @@ class TestTwoServers(RealTransactions):
         self.assertEqual(len(windows), len(jobs), "every run exactly once")
         self.assertEqual(set(windows), expected)
         spans = sorted((j.started_at, j.ended_at) for j in jobs)
-        for (_start, end), (next_start, _end) in zip(spans, spans[1:]):
+        for (_start, end), (next_start, _end) in zip(spans, spans[1:], strict=False):
             self.assertLessEqual(end, next_start, "two runs of one integration overlapped")
         self.assertEqual(
             sub.super_id.get_action_date("ihub_scheduled_until").date, scheduled.date_to
@@ -171,9 +190,9 @@ class TestTwoServers(RealTransactions):
     def all_done(self, ids):
         with self.transaction() as env:
             states = env["ihub.job"].search([("integration_id", "in", ids)]).mapped("state")
-            return len(states) == len(ids) * (MANUAL_JOBS_PER_INTEGRATION + 1) and set(
-                states
-            ) == {"done"}
+            return len(states) == len(ids) * (MANUAL_JOBS_PER_INTEGRATION + 1) and set(states) == {
+                "done"
+            }
 
     def delete_crons(self, *cron_ids):
         with self.transaction() as env:
@@ -186,7 +205,7 @@ class TestTwoServers(RealTransactions):
         return [e for e in entries if " ERROR " in e and ("ihub" in e or "iHub" in e)]
 
     @staticmethod
-    def read(log):
+    def read_log(log):
         log.flush()
         log.seek(0)
         return log.read()

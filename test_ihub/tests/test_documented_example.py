@@ -41,18 +41,28 @@ class TestDocumentedExample(BaseCase):
                 self.assertEqual(body, (DEMO / path).read_text(), f"{path} differs from the demo")
 
     def test_docstring_example_matches_the_contract(self):
-        example = textwrap.dedent(AbstractIntegration.__doc__.split("Example::")[1].split("``Abs")[0])
+        example = textwrap.dedent(
+            AbstractIntegration.__doc__.split("Example::")[1].split("``Abs")[0]
+        )
         tree = ast.parse(example)
         (cls,) = [node for node in tree.body if isinstance(node, ast.ClassDef)]
         assigned = {t.id for node in cls.body if isinstance(node, ast.Assign) for t in node.targets}
-        for flag in ("is_job", "is_manually_runnable", "has_time_period",
-                     "is_multi_company_compatible", "is_singleton", "delay", "description"):
+        for flag in (
+            "is_job",
+            "is_manually_runnable",
+            "has_time_period",
+            "is_multi_company_compatible",
+            "is_singleton",
+            "delay",
+            "description",
+        ):
             self.assertIn(flag, assigned)
             self.assertTrue(hasattr(AbstractIntegration, flag))
         methods = {node.name for node in cls.body if isinstance(node, ast.FunctionDef)}
         self.assertIn("run_from_to", methods)
         self.assertEqual(
-            list(inspect.signature(AbstractIntegration.run_from_to).parameters), ["self", "_from", "_to"]
+            list(inspect.signature(AbstractIntegration.run_from_to).parameters),
+            ["self", "_from", "_to"],
         )
 
     def test_guide_addon_installs_in_a_fresh_database(self):
@@ -71,14 +81,31 @@ class TestDocumentedExample(BaseCase):
         database = f"ihub_guide_{uuid.uuid4().hex[:8]}"
         self.addCleanup(self._drop_database, database)
         command = [
-            sys.executable, "-m", "odoo",
-            "--addons-path", f"{config['addons_path']},{workdir}",
-            "--data-dir", str(workdir / "data"),
-            "-d", database, "-i", "my_guide_integration",
-            "--stop-after-init", "--log-level", "warn", "--http-port", "0",
+            sys.executable,
+            "-m",
+            "odoo",
+            "--addons-path",
+            f"{config['addons_path']},{workdir}",
+            "--data-dir",
+            str(workdir / "data"),
+            "-d",
+            database,
+            "-i",
+            "my_guide_integration",
+            "--stop-after-init",
+            "--log-level",
+            "warn",
+            "--http-port",
+            "0",
         ] + self._db_options()
-        result = subprocess.run(command, capture_output=True, text=True, timeout=600,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        result = subprocess.run(
+            command,
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         log = result.stdout + result.stderr
         self.assertEqual(result.returncode, 0, log[-3000:])
         self.assertNotIn(" ERROR ", log, log[-3000:])
@@ -97,8 +124,12 @@ class TestDocumentedExample(BaseCase):
 
     def _connect(self, database):
         params = {"dbname": database}
-        for key, param in (("db_host", "host"), ("db_port", "port"), ("db_user", "user"),
-                           ("db_password", "password")):
+        for key, param in (
+            ("db_host", "host"),
+            ("db_port", "port"),
+            ("db_user", "user"),
+            ("db_password", "password"),
+        ):
             if config.get(key):
                 params[param] = config[key]
         return psycopg2.connect(**params)

@@ -17,7 +17,9 @@ class TestEvents(IHubCase):
 
     def test_event_from_any_model_with_related_record(self):
         log = self.partner.with_user(self.ihub_user).ihub_info(
-            summary="Customer synced", details="all good", related=self.partner,
+            summary="Customer synced",
+            details="all good",
+            related=self.partner,
             integration=self.integration,
         )
         self.assertEqual(log.level, "info")
@@ -32,24 +34,30 @@ class TestEvents(IHubCase):
         self.assertEqual((action["res_model"], action["res_id"]), ("res.partner", self.partner.id))
 
     def test_levels(self):
-        self.assertEqual(self.partner.ihub_warning("w", integration=self.integration).level, "warning")
+        self.assertEqual(
+            self.partner.ihub_warning("w", integration=self.integration).level, "warning"
+        )
         self.assertEqual(self.partner.ihub_error("e", integration=self.integration).level, "error")
 
     def test_sub_record_passed_as_integration_is_normalised_to_the_super(self):
         log = self.partner.ihub_info("x", integration=self.sub)
         self.assertEqual(log.integration_id, self.integration)
-        self.assertEqual(self.partner.ihub_info("y", integration=self.integration.id).integration_id,
-                         self.integration)
+        self.assertEqual(
+            self.partner.ihub_info("y", integration=self.integration.id).integration_id,
+            self.integration,
+        )
 
     def test_integration_defaults_to_self_then_to_the_running_integration(self):
         self.assertEqual(self.sub.ihub_info("from the sub").integration_id, self.integration)
-        self.assertEqual(self.integration.ihub_info("from the super").integration_id,
-                         self.integration)
+        self.assertEqual(
+            self.integration.ihub_info("from the super").integration_id, self.integration
+        )
         running = self.partner.with_context(integration_id=self.integration.id)
         self.assertEqual(running.ihub_info("in a run").integration_id, self.integration)
         other = self.create_test_integration(name="Other").super_id
         self.assertEqual(
-            running.ihub_info("explicit", integration=other).integration_id, other,
+            running.ihub_info("explicit", integration=other).integration_id,
+            other,
             "an explicit integration wins over the context",
         )
         self.assertFalse(self.partner.ihub_info("no integration").integration_id)
@@ -58,8 +66,9 @@ class TestEvents(IHubCase):
         log = self.partner.ihub_info("d", details={"b": 1, "a": [1, 2]}, integration=self.sub)
         self.assertEqual(json.loads(log.details), {"a": [1, 2], "b": 1})
         self.assertIn('\n  "a": [', log.details, "pretty-printed, keys sorted")
-        self.assertEqual(json.loads(self.partner.ihub_info("l", details=[1, "x"]).details),
-                         [1, "x"])
+        self.assertEqual(
+            json.loads(self.partner.ihub_info("l", details=[1, "x"]).details), [1, "x"]
+        )
         self.assertFalse(self.partner.ihub_info("none").details)
         try:
             raise ValueError("boom")
@@ -81,8 +90,9 @@ class TestEvents(IHubCase):
             [("integration_id", "=", self.integration.id), ("level", "=", "error")]
         )
         self.assertEqual(errors.mapped("summary"), ["Shop refused again", "Shop refused"])
-        self.assertIsInstance(self.partner.ihub_error("no raise", **{"raise": False}),
-                              type(self.env["ihub.log"]))
+        self.assertIsInstance(
+            self.partner.ihub_error("no raise", **{"raise": False}), type(self.env["ihub.log"])
+        )
         with self.assertRaises(TypeError):
             self.partner.ihub_error("typo", raize=True)
 
@@ -111,7 +121,9 @@ class TestEventsSurviveRollback(IHubCase):
     def setUp(self):
         super().setUp()
         with self.transaction() as env:
-            self.integration_id = env["ihub.integration.test"].create({"name": "Committed"}).super_id.id
+            self.integration_id = (
+                env["ihub.integration.test"].create({"name": "Committed"}).super_id.id
+            )
         self.addCleanup(self._drop_committed_integration)
 
     def _drop_committed_integration(self):
@@ -121,7 +133,9 @@ class TestEventsSurviveRollback(IHubCase):
     def summaries(self):
         with self.transaction() as env:
             return sorted(
-                env["ihub.log"].search([("integration_id", "=", self.integration_id)]).mapped("summary")
+                env["ihub.log"]
+                .search([("integration_id", "=", self.integration_id)])
+                .mapped("summary")
             )
 
     def test_event_outlives_a_rolled_back_transaction(self):
@@ -134,8 +148,9 @@ class TestEventsSurviveRollback(IHubCase):
     def test_raised_error_outlives_the_failed_transaction(self):
         with self.assertRaises(IHubError), self.transaction() as env:
             env["res.partner"].ihub_info("before", integration=self.integration_id)
-            env["res.partner"].ihub_error("fatal", integration=self.integration_id,
-                                          raise_exception=True)
+            env["res.partner"].ihub_error(
+                "fatal", integration=self.integration_id, raise_exception=True
+            )
         self.assertEqual(self.summaries(), ["before", "fatal"])
 
     def test_event_outlives_a_rolled_back_savepoint(self):
@@ -143,8 +158,9 @@ class TestEventsSurviveRollback(IHubCase):
             with self.transaction() as env:
                 try:
                     with env.cr.savepoint(flush=flush):
-                        env["res.partner"].ihub_warning(f"in savepoint {flush}",
-                                                        integration=self.integration_id)
+                        env["res.partner"].ihub_warning(
+                            f"in savepoint {flush}", integration=self.integration_id
+                        )
                         raise ValueError("record failed")
                 except ValueError:
                     pass

@@ -172,7 +172,7 @@ class TestIntegration(IHubCase):
         wizard = (
             self.env["ihub.run.wizard"]
             .with_user(self.ihub_user)
-            .with_context(action["context"])
+            .with_context(**action["context"])
             .create({"date_from": "2026-01-01 00:00:00", "date_to": "2026-01-02 00:00:00"})
         )
         wizard.action_run()

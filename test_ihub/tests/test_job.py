@@ -202,9 +202,11 @@ class TestSchedule(IHubCase):
         self.tick(NOW)
         # A worker claims the next scheduled run, then is killed: nothing more happens.
         with freeze_time(NOW + timedelta(hours=1)):
-            job = self.env["ihub.job"]._enqueue(
-                self.integration, "scheduled", advances_watermark=True
-            )._claim()
+            job = (
+                self.env["ihub.job"]
+                ._enqueue(self.integration, "scheduled", advances_watermark=True)
+                ._claim()
+            )
         self.assertEqual(job.state, "running")
         with freeze_time(NOW + timedelta(hours=1, seconds=60)):
             self.assertFalse(self.env["ihub.job"]._recover_stale_jobs(), "lease not expired")
@@ -285,6 +287,8 @@ class TestMultiLevel(IHubCase):
         self.assertEqual(set(fanned.mapped("state")), {"done"})
         self.assertEqual(set(fanned.mapped("trigger")), {"fanout"})
         for child in children:
-            self.assertEqual(child.calls.split("|")[:2], ["2026-06-01 12:00:00", "2026-06-01 13:00:00"])
+            self.assertEqual(
+                child.calls.split("|")[:2], ["2026-06-01 12:00:00", "2026-06-01 13:00:00"]
+            )
         parent.super_id.with_user(self.ihub_user).action_stop()
         self.assertEqual(set(children.mapped("state")), {"stopped"})
