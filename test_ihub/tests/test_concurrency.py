@@ -202,7 +202,8 @@ class TestTwoServers(RealTransactions):
     def ihub_errors(server_log):
         """Logged errors that concern iHub (Odoo's own crons also run on these servers)."""
         entries = re.split(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ )", server_log)
-        return [e for e in entries if " ERROR " in e and ("ihub" in e or "iHub" in e)]
+        ihub_code = re.compile(r"odoo\.addons\.(test_)?ihub|/(test_)?ihub/|iHub")
+        return [e for e in entries if " ERROR " in e and ihub_code.search(e)]
 
     @staticmethod
     def read_log(log):

@@ -1,0 +1,1 @@
+from . import ihub_bench_target

@@ -1,0 +1,230 @@
+"""What the benchmark runs on: queue_job, a throwaway PostgreSQL cluster, an Odoo server.
+
+Everything here is set up by ``bench/run.py`` and torn down by it; nothing touches the
+developer's own cluster (``.local/postgres``) or databases.
+"""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import importlib.util
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import zipfile
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+sys.path.insert(0, str(REPO_ROOT / "scripts"))
+
+from devtools import common, pgcluster, prereq  # noqa: E402
+from devtools.common import DevError  # noqa: E402
+
+LOCAL_BENCH = REPO_ROOT / ".local" / "bench"  # git-ignored: downloads, addons, logs
+QUEUE_JOB_ADDONS = LOCAL_BENCH / "queue_job_addons"
+QUEUE_JOB_DOWNLOADS = LOCAL_BENCH / "downloads"
+LOG_DIR = LOCAL_BENCH / "logs"
+QUEUE_JOB_REQUIREMENT = "odoo-addon-queue-job>=18.0,<18.1"
+BENCH_ADDONS = ("ihub_bench", "ihub_bench_queue_job")
+DATABASE = "ihub_bench"
+
+
+def say(message: str) -> None:
+    """Progress on stderr; stdout is kept for the results table."""
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+# ---- queue_job, outside site-packages
+
+
+def ensure_queue_job() -> tuple[Path, str]:
+    """Return (addons folder holding ``queue_job``, its version), downloading it once.
+
+    The wheel is not pip-installed: it would create ``site-packages/odoo/`` as a namespace
+    folder that hides the editable Odoo install. Its ``odoo/addons/queue_job`` folder is
+    unzipped into ``.local/bench/queue_job_addons`` instead, and reused by later runs.
+    """
+    target = QUEUE_JOB_ADDONS / "queue_job"
+    if not (target / "__manifest__.py").is_file():
+        wheels = sorted(QUEUE_JOB_DOWNLOADS.glob("odoo_addon_queue_job-18.0*.whl"))
+        if not wheels:
+            say(f"downloading {QUEUE_JOB_REQUIREMENT} into {common.rel(QUEUE_JOB_DOWNLOADS)}")
+            QUEUE_JOB_DOWNLOADS.mkdir(parents=True, exist_ok=True)
+            subprocess.run(
+                [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
+                 "-d", str(QUEUE_JOB_DOWNLOADS), QUEUE_JOB_REQUIREMENT],
+                check=True,
+            )  # fmt: skip
+            wheels = sorted(QUEUE_JOB_DOWNLOADS.glob("odoo_addon_queue_job-18.0*.whl"))
+        if not wheels:
+            raise DevError(f"pip downloaded no queue_job wheel into {QUEUE_JOB_DOWNLOADS}")
+        shutil.rmtree(target, ignore_errors=True)
+        prefix = "odoo/addons/queue_job/"
+        with zipfile.ZipFile(wheels[-1]) as wheel:
+            for name in wheel.namelist():
+                if name.startswith(prefix) and not name.endswith("/"):
+                    path = target / name[len(prefix) :]
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(wheel.read(name))
+        say(f"unzipped {wheels[-1].name} into {common.rel(target)}")
+    manifest = ast.literal_eval((target / "__manifest__.py").read_text())
+    for module in manifest.get("external_dependencies", {}).get("python", []):
+        if importlib.util.find_spec(module) is None:
+            raise DevError(f"queue_job needs the Python package '{module}': pip install {module}")
+    return QUEUE_JOB_ADDONS, manifest["version"]
+
+
+# ---- Odoo and PostgreSQL
+
+
+def odoo_addons_paths() -> list[str]:
+    """Odoo's standard addons folders that must be named in addons_path (via devtools)."""
+    checks, env = prereq.collect("run")
+    missing = [check for check in checks if check.required and not check.ok]
+    if missing:
+        prereq.print_table(missing, sys.stderr)
+        raise DevError("prerequisites missing (see python3 scripts/dev.py check)", 2)
+    return env.extra_addons_paths
+
+
+def start_cluster(base: Path) -> pgcluster.Cluster:
+    """Create and start a PostgreSQL cluster of our own in ``base`` (socket only)."""
+    bindir, _version, error = pgcluster.find_binaries()
+    problem = f"PostgreSQL server binaries {error}" if error else pgcluster.runner_problem()
+    if problem:
+        raise DevError(problem, 2)
+    cluster = pgcluster.Cluster(base, bindir)
+    cluster.start()
+    return cluster
+
+
+def free_port() -> int:
+    """A TCP port on the loopback that nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def write_config(path: Path, *, addons: list[str], cluster, data_dir: Path, port: int, workers: int):
+    """The Odoo config shared by the install, the server and the in-process client."""
+    parser = configparser.ConfigParser(interpolation=None)
+    db = cluster.settings()
+    parser["options"] = {
+        "addons_path": ",".join(addons),
+        "data_dir": str(data_dir),
+        "db_host": db.host,
+        "db_port": db.port,
+        "db_user": db.user,
+        "db_password": "False",
+        "db_name": DATABASE,
+        "dbfilter": f"^{DATABASE}$",
+        "list_db": "False",
+        "without_demo": "True",
+        "http_interface": "127.0.0.1",
+        "http_port": str(port),
+        "workers": "0",
+        "max_cron_threads": str(workers),
+        "server_wide_modules": "base,web,queue_job",
+        "log_level": "warn",
+    }
+    # queue_job's server-wide channels: as many jobs at a time as there are cron threads.
+    parser["queue_job"] = {"channels": f"root:{workers}"}
+    with open(path, "w") as handle:
+        parser.write(handle)
+    return path
+
+
+def odoo_env(port: int, workers: int) -> dict[str, str]:
+    """Environment of the Odoo processes: queue_job's runner settings made explicit."""
+    return {
+        **common.child_env(),
+        "ODOO_QUEUE_JOB_CHANNELS": f"root:{workers}",
+        "ODOO_QUEUE_JOB_HOST": "127.0.0.1",
+        "ODOO_QUEUE_JOB_PORT": str(port),
+        "ODOO_QUEUE_JOB_SCHEME": "http",
+    }
+
+
+def install(conf: Path, env: dict[str, str]) -> float:
+    """Create the database with the two bench addons (and their dependencies)."""
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    log = LOG_DIR / "install.log"
+    say(f"installing {', '.join(BENCH_ADDONS)} (log: {common.rel(log)}) ...")
+    start = time.monotonic()
+    with open(log, "w") as out:
+        result = subprocess.run(
+            [*common.python_cmd(), "-m", "odoo", "server", "-c", str(conf), "-d", DATABASE,
+             "-i", ",".join(BENCH_ADDONS), "--stop-after-init", f"--logfile={log}"],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+            cwd=REPO_ROOT, check=False,
+        )  # fmt: skip
+    seconds = time.monotonic() - start
+    if result.returncode != 0:
+        raise DevError(f"install failed ({common.rel(log)}):\n{common.tail(log, 30)}")
+    say(f"installed in {seconds:.0f} s")
+    return seconds
+
+
+class OdooServer:
+    """``python3 -m odoo server`` in a subprocess: cron threads, HTTP, queue_job's runner."""
+
+    def __init__(self, conf: Path, env: dict[str, str], port: int):
+        self.conf, self.env, self.port = conf, env, port
+        self.log = LOG_DIR / "server.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 120) -> None:
+        """Start the server and wait until it answers HTTP."""
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        say(f"starting Odoo on 127.0.0.1:{self.port} (log: {common.rel(self.log)})")
+        self.proc = subprocess.Popen(
+            [*common.python_cmd(), "-m", "odoo", "server", "-c", str(self.conf),
+             f"--logfile={self.log}", "--log-handler=odoo.addons.queue_job.jobrunner:INFO"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+            env=self.env, cwd=REPO_ROOT, start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        url = f"http://127.0.0.1:{self.port}/web/health"
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise DevError(f"Odoo exited ({self.proc.returncode}):\n{self.tail()}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (OSError, urllib.error.URLError):
+                pass
+            time.sleep(0.2)
+        raise DevError(f"Odoo did not answer on {url} within {timeout:.0f} s:\n{self.tail()}")
+
+    def wait_log(self, text: str, timeout: float) -> bool:
+        """Wait until ``text`` appears in the server log; False on timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.log.exists() and text in self.log.read_text(errors="replace"):
+                return True
+            time.sleep(0.2)
+        return False
+
+    def tail(self, lines: int = 30) -> str:
+        """The end of the server log."""
+        return common.tail(self.log, lines)
+
+    def stop(self) -> None:
+        """SIGTERM (a graceful stop), then SIGKILL after 20 s; only our own process group."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
