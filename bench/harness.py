@@ -45,41 +45,52 @@ def say(message: str) -> None:
 # ---- queue_job, outside site-packages
 
 
-def ensure_queue_job() -> tuple[Path, str]:
+def _wheel_version(wheel: Path) -> tuple[int, ...]:
+    """(18, 0, 4, 1, 2) for odoo_addon_queue_job-18.0.4.1.2-py3-none-any.whl."""
+    return tuple(int(part) for part in wheel.name.split("-")[1].split(".") if part.isdigit())
+
+
+def ensure_queue_job(version: str | None = None) -> tuple[Path, str]:
     """Return (addons folder holding ``queue_job``, its version), downloading it once.
 
-    The wheel is not pip-installed: it would create ``site-packages/odoo/`` as a namespace
-    folder that hides the editable Odoo install. Its ``odoo/addons/queue_job`` folder is
-    unzipped into ``.local/bench/queue_job_addons`` instead, and reused by later runs.
+    ``version`` pins a release (e.g. ``18.0.1.7.0``); by default the newest 18.0 release
+    already downloaded is used, else the newest one on PyPI. The wheel is not pip-installed:
+    it would create ``site-packages/odoo/`` as a namespace folder that hides the editable Odoo
+    install. Its ``odoo/addons/queue_job`` folder is unzipped into
+    ``.local/bench/queue_job_addons/<version>/`` instead, and reused by later runs.
     """
-    target = QUEUE_JOB_ADDONS / "queue_job"
+    pattern = f"odoo_addon_queue_job-{version or '18.0.*'}-*.whl"
+    wheels = sorted(QUEUE_JOB_DOWNLOADS.glob(pattern), key=_wheel_version)
+    if not wheels:
+        spec = f"odoo-addon-queue-job=={version}" if version else QUEUE_JOB_REQUIREMENT
+        say(f"downloading {spec} into {common.rel(QUEUE_JOB_DOWNLOADS)}")
+        QUEUE_JOB_DOWNLOADS.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
+             "-d", str(QUEUE_JOB_DOWNLOADS), spec],
+            check=True,
+        )  # fmt: skip
+        wheels = sorted(QUEUE_JOB_DOWNLOADS.glob(pattern), key=_wheel_version)
+    if not wheels:
+        raise DevError(f"pip downloaded no queue_job wheel into {QUEUE_JOB_DOWNLOADS}")
+    wheel = wheels[-1]
+    addons = QUEUE_JOB_ADDONS / wheel.name.split("-")[1]
+    target = addons / "queue_job"
     if not (target / "__manifest__.py").is_file():
-        wheels = sorted(QUEUE_JOB_DOWNLOADS.glob("odoo_addon_queue_job-18.0*.whl"))
-        if not wheels:
-            say(f"downloading {QUEUE_JOB_REQUIREMENT} into {common.rel(QUEUE_JOB_DOWNLOADS)}")
-            QUEUE_JOB_DOWNLOADS.mkdir(parents=True, exist_ok=True)
-            subprocess.run(
-                [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
-                 "-d", str(QUEUE_JOB_DOWNLOADS), QUEUE_JOB_REQUIREMENT],
-                check=True,
-            )  # fmt: skip
-            wheels = sorted(QUEUE_JOB_DOWNLOADS.glob("odoo_addon_queue_job-18.0*.whl"))
-        if not wheels:
-            raise DevError(f"pip downloaded no queue_job wheel into {QUEUE_JOB_DOWNLOADS}")
         shutil.rmtree(target, ignore_errors=True)
         prefix = "odoo/addons/queue_job/"
-        with zipfile.ZipFile(wheels[-1]) as wheel:
-            for name in wheel.namelist():
+        with zipfile.ZipFile(wheel) as archive:
+            for name in archive.namelist():
                 if name.startswith(prefix) and not name.endswith("/"):
                     path = target / name[len(prefix) :]
                     path.parent.mkdir(parents=True, exist_ok=True)
-                    path.write_bytes(wheel.read(name))
-        say(f"unzipped {wheels[-1].name} into {common.rel(target)}")
+                    path.write_bytes(archive.read(name))
+        say(f"unzipped {wheel.name} into {common.rel(target)}")
     manifest = ast.literal_eval((target / "__manifest__.py").read_text())
     for module in manifest.get("external_dependencies", {}).get("python", []):
         if importlib.util.find_spec(module) is None:
             raise DevError(f"queue_job needs the Python package '{module}': pip install {module}")
-    return QUEUE_JOB_ADDONS, manifest["version"]
+    return addons, manifest["version"]
 
 
 # ---- Odoo and PostgreSQL
@@ -113,7 +124,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def write_config(path: Path, *, addons: list[str], cluster, data_dir: Path, port: int, workers: int):
+def write_config(
+    path: Path, *, addons: list[str], cluster, data_dir: Path, port: int, workers: int
+):
     """The Odoo config shared by the install, the server and the in-process client."""
     parser = configparser.ConfigParser(interpolation=None)
     db = cluster.settings()
@@ -153,6 +166,11 @@ def odoo_env(port: int, workers: int) -> dict[str, str]:
     }
 
 
+def odoo_cmd() -> list[str]:
+    """Odoo's command line, through bench/odoo_compat.py (see there)."""
+    return [*common.python_cmd(), str(BENCH_DIR / "odoo_compat.py")]
+
+
 def install(conf: Path, env: dict[str, str]) -> float:
     """Create the database with the two bench addons (and their dependencies)."""
     LOG_DIR.mkdir(parents=True, exist_ok=True)
@@ -161,7 +179,7 @@ def install(conf: Path, env: dict[str, str]) -> float:
     start = time.monotonic()
     with open(log, "w") as out:
         result = subprocess.run(
-            [*common.python_cmd(), "-m", "odoo", "server", "-c", str(conf), "-d", DATABASE,
+            [*odoo_cmd(), "server", "-c", str(conf), "-d", DATABASE,
              "-i", ",".join(BENCH_ADDONS), "--stop-after-init", f"--logfile={log}"],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
             cwd=REPO_ROOT, check=False,
@@ -186,8 +204,8 @@ class OdooServer:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         say(f"starting Odoo on 127.0.0.1:{self.port} (log: {common.rel(self.log)})")
         self.proc = subprocess.Popen(
-            [*common.python_cmd(), "-m", "odoo", "server", "-c", str(self.conf),
-             f"--logfile={self.log}", "--log-handler=odoo.addons.queue_job.jobrunner:INFO"],
+            [*odoo_cmd(), "server", "-c", str(self.conf),
+             f"--logfile={self.log}"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
             env=self.env, cwd=REPO_ROOT, start_new_session=True,
         )  # fmt: skip

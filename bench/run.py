@@ -63,6 +63,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--poll", type=float, default=0.01, help="throughput poll interval in s (0.01)"
     )
     parser.add_argument("--port", type=int, help="Odoo HTTP port (default: a free one)")
+    parser.add_argument(
+        "--queue-job-version", metavar="VERSION",
+        help="queue_job release to compare with, e.g. 18.0.1.7.0 (default: the newest 18.0)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if min(args.jobs, args.workers, args.jobs_per_integration, args.rounds) < 1:
         parser.error("--jobs, --workers, --jobs-per-integration and --rounds must be >= 1")
@@ -113,6 +117,10 @@ def measure(client, args) -> dict:
     return {"batches": batches, "latencies": latencies}
 
 
+def _load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def print_report(results: dict, args, info: dict) -> None:
     """The results table and the details needed to read it."""
     batches, latencies = results["batches"], results["latencies"]
@@ -149,6 +157,7 @@ def print_report(results: dict, args, info: dict) -> None:
         f"iHub benchmark: {args.jobs} jobs x {args.rounds} rounds, {args.workers} worker(s), "
         f"{args.latency_runs} latency runs; {info['machine']}"
     )
+    print(f"Load average at start / end: {info['load_before']} / {_load()} (1, 5, 15 min)")
     print(line(table[0]))
     print("  ".join("-" * width for width in widths))
     for cells in table[1:]:
@@ -187,13 +196,14 @@ def _interrupt(_signum, _frame):
 def main(argv=None) -> int:
     """Set up, measure, print, and tear everything down whatever happens."""
     args = parse_args(argv)
+    load_before = _load()
     # A SIGTERM ends the run like Ctrl+C does, through the finally blocks below.
     signal.signal(signal.SIGTERM, _interrupt)
     tmp = Path(tempfile.mkdtemp(prefix="ihub-bench-"))
     os.chmod(tmp, 0o755)  # the postgres OS user must reach its cluster directory
     cluster = server = client = None
     try:
-        queue_job_path, queue_job_version = harness.ensure_queue_job()
+        queue_job_path, queue_job_version = harness.ensure_queue_job(args.queue_job_version)
         addons = [
             *harness.odoo_addons_paths(),
             str(harness.REPO_ROOT),
@@ -214,8 +224,10 @@ def main(argv=None) -> int:
         harness.install(conf, env)
         os.environ.update(env)  # the client process reads queue_job's settings too
 
-        from measure import Client  # noqa: PLC0415 - imports Odoo, after the checks above
+        import odoo_compat  # noqa: PLC0415 - imports Odoo, after the checks above
+        from measure import Client  # noqa: PLC0415
 
+        shims = odoo_compat.apply()
         client = Client(
             conf, harness.DATABASE, cluster.settings(), harness.LOG_DIR / "client.log", args.poll
         )
@@ -223,8 +235,9 @@ def main(argv=None) -> int:
         info = client.setup(args.workers, integrations)
         info.update(
             integrations=integrations,
-            queue_job=queue_job_version,
+            queue_job=queue_job_version + (f" (shim: {', '.join(shims)})" if shims else ""),
             machine=f"{os.cpu_count()} CPUs, Python {platform.python_version()}",
+            load_before=load_before,
         )
         server = harness.OdooServer(conf, env, port)
         server.start()

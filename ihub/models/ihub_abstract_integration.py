@@ -29,7 +29,10 @@ class AbstractIntegration(models.AbstractModel):
     and **implements**:
 
     * ``run_from_to(self, _from, _to)``: do the work for the period [_from, _to) (naive UTC
-      datetimes). Log what happens with ``self.ihub_info/ihub_warning/ihub_error``.
+      datetimes; ``_from`` is None when the type has no time period). Log what happens with
+      ``self.ihub_info/ihub_warning/ihub_error``; raise to fail the run (``IHubPermanentError``
+      for errors a retry will not fix); report counts and commit batches through
+      ``self.ihub_job()``.
     * ``open_settings(self)`` (optional): the action opening its settings; by default its form.
 
     It may call ``self.fail()`` to put the integration in the failed state. Its addon defines the

@@ -83,7 +83,10 @@ class IHubJob(models.Model):
     ended_at = fields.Datetime(readonly=True)
     heartbeat_at = fields.Datetime(string="Last Sign of Life", readonly=True)
     duration = fields.Float(
-        compute="_compute_duration", store=True, help="Seconds from start to end."
+        compute="_compute_duration",
+        store=True,
+        aggregator="avg",
+        help="Seconds from start to end.",
     )
     attempt = fields.Integer(default=1, readonly=True)
     max_attempts = fields.Integer(readonly=True)
@@ -461,6 +464,8 @@ class IHubJob(models.Model):
         for job in self.sudo():
             if job.state not in ("failed", "cancelled"):
                 raise UserError(_("Only failed or cancelled runs can be retried."))
+            if job.child_job_ids.filtered(lambda j: j.state in ("pending", "running")):
+                raise UserError(_("This run is already being retried."))
             retries |= self._enqueue(
                 job.integration_id,
                 "retry",

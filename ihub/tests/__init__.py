@@ -1,3 +1,2 @@
-from . import test_ui_tour
 from . import test_lib_events
 from . import test_lib_journal

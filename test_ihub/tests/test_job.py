@@ -186,6 +186,8 @@ class TestSchedule(IHubCase):
         self.assertFalse(manual.child_job_ids, "manual runs are not retried by themselves")
         retry = manual.with_user(self.ihub_user).action_retry()
         self.assertEqual((retry.state, retry.date_from), ("pending", manual.date_from))
+        with self.assertRaisesRegex(UserError, "already being retried"):
+            manual.with_user(self.ihub_user).action_retry()
         retry.with_user(self.ihub_user).action_cancel()
         self.assertEqual(retry.state, "cancelled")
         with self.assertRaises(UserError):

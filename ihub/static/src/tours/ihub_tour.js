@@ -17,28 +17,23 @@ registry.category("web_tour.tours").add("ihub_tour", {
             trigger: ".o_kanban_view",
         },
         {
-            content: "Create a new integration",
+            content: "New opens the catalogue of integration types",
             trigger: ".o_control_panel .o-kanban-button-new",
+            run: "click",
+        },
+        {
+            content: "Each type shows its icon and what it does",
+            trigger: ".modal .o_kanban_record:contains(Demo):contains(only logs the period) img",
+        },
+        {
+            content: "Add a Demo integration",
+            trigger: ".modal .o_kanban_record:contains(Demo) button[name=action_create_integration]",
             run: "click",
         },
         {
             content: "Name it",
             trigger: ".o_form_view .o_field_widget[name=name] input",
             run: `edit ${NAME}`,
-        },
-        {
-            content: "Choose its type",
-            trigger: ".o_form_view .o_field_widget[name=type_id] input",
-            run: "edit Demo",
-        },
-        {
-            content: "Pick the Demo type",
-            trigger: ".o-autocomplete--dropdown-menu .ui-menu-item a:contains(Demo)",
-            run: "click",
-        },
-        {
-            content: "The type's description is shown",
-            trigger: ".o_form_view div[name=type_summary] .o_field_widget[name=type_summary]:contains(demo)",
         },
         {
             content: "Save the integration",
@@ -117,18 +112,39 @@ registry.category("web_tour.tours").add("ihub_tour", {
             trigger: `.o_kanban_record:contains(${NAME}) .o_ihub_type:contains(Demo)`,
         },
         {
-            content: "Open the catalogue of integration types",
-            trigger: ".o_menu_sections [data-menu-xmlid='ihub.ihub_integration_type_catalogue_menu']",
+            content: "Switch the dashboard to the list",
+            trigger: ".o_control_panel .o_switch_view.o_list",
             run: "click",
         },
         {
-            content: "Add a Demo integration from its catalogue card",
-            trigger: ".o_kanban_record:contains(Demo) button[name=action_create_integration]",
+            content: "New in the list opens the form, which asks for the type",
+            trigger: ".o_control_panel .o_list_button_add",
             run: "click",
         },
         {
-            content: "The new integration opens as a draft of type Demo",
-            trigger: ".o_form_view .o_field_widget[name=type_id]:contains(Demo)",
+            trigger: ".o_form_view .o_field_widget[name=name] input",
+            run: "edit Second Tour Integration",
+        },
+        {
+            trigger: ".o_form_view .o_field_widget[name=type_id] input",
+            run: "edit Demo",
+        },
+        {
+            content: "Pick the Demo type",
+            trigger: ".o-autocomplete--dropdown-menu .ui-menu-item a:contains(Demo)",
+            run: "click",
+        },
+        {
+            content: "The type's description is shown",
+            trigger: ".o_form_view .o_field_widget[name=type_summary]:contains(demo)",
+        },
+        {
+            trigger: ".o_form_button_save:enabled",
+            run: "click",
+        },
+        {
+            content: "The new integration is a draft",
+            trigger: ".o_form_view .o_form_saved",
         },
         {
             trigger: ".o_statusbar_status .o_arrow_button_current:contains(Draft)",

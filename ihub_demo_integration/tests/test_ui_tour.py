@@ -15,8 +15,6 @@ class TestIHubTour(HttpCase):
         )
 
     def test_ihub_tour(self):
-        if "ihub.integration.demo" not in self.env:
-            self.skipTest("the tour uses the Demo type of ihub_demo_integration")
         self.start_tour(
             "/odoo/action-ihub.ihub_integration_action", "ihub_tour", login=self.manager.login
         )
@@ -26,7 +24,8 @@ class TestIHubTour(HttpCase):
         self.assertEqual(started.state, "active")
         self.assertEqual(started.model_name, "ihub.integration.demo")
         self.assertEqual(started.create_uid, self.manager)
-        added = Integration.search([("create_uid", "=", self.manager.id), ("id", "!=", started.id)])
-        self.assertEqual(len(added), 1, "the catalogue's Add button created one integration")
+        added = Integration.search([("name", "=", "Second Tour Integration")])
+        self.assertEqual(len(added), 1, "the form's New created one integration")
         self.assertEqual(added.state, "draft")
         self.assertEqual(added.type_id, started.type_id)
+        self.assertEqual(len(added.sub_id), 1)
