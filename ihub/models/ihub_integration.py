@@ -354,6 +354,7 @@ class IHubIntegration(models.Model):
         """Put the integrations in the failed state and tell their responsible users."""
         for integration in self:
             integration.sudo().state = "failed"
+            integration.sudo().cron_id.active = False
             body = _("The integration failed and stopped.")
             if reason:
                 body = _("The integration failed and stopped: %(reason)s", reason=reason)

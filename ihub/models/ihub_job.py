@@ -289,7 +289,8 @@ class IHubJob(models.Model):
             self.integration_id._move_watermark(self.date_to)
 
     def _record_failure(self, error, error_traceback):
-        progress = _progress_by_job().get(self.id) or RunProgress()
+        # A job recovered from a dead worker has no progress here: keep what it committed.
+        progress = _progress_by_job().get(self.id)
         message = str(error) or type(error).__name__
         self.write(
             {
@@ -297,7 +298,7 @@ class IHubJob(models.Model):
                 "ended_at": fields.Datetime.now(),
                 "error_message": message,
                 "error_traceback": error_traceback,
-                **progress.values(),
+                **(progress.values() if progress else {}),
             }
         )
         self.integration_id.with_context(ihub_job_id=self.id).ihub_error(
@@ -451,8 +452,14 @@ class IHubJob(models.Model):
             )
             _logger.warning("iHub job %s: %s", job.id, message)
             job._record_failure(RuntimeError(message), "")
-        if stale:
-            self._commit()
+        self.env.cr.execute(
+            """
+            DELETE FROM ihub_job_heartbeat beat
+             WHERE NOT EXISTS (SELECT 1 FROM ihub_job job
+                                WHERE job.id = beat.job_id AND job.state = 'running')
+            """
+        )
+        self._commit()
         return stale
 
     # ---- UI actions

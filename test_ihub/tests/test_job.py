@@ -129,6 +129,7 @@ class TestSchedule(IHubCase):
         waits = [(jobs[i + 1].eta - jobs[i].ended_at).total_seconds() for i in range(2)]
         self.assertTrue(54 <= waits[0] <= 66 and 270 <= waits[1] <= 330, waits)
         self.assertEqual(self.integration.state, "failed")
+        self.assertFalse(self.integration.cron_id.active, "a failed integration stops running")
         activity = self.integration.activity_ids
         self.assertEqual(activity.user_id, self.manager)
         self.assertIn("failed", activity.summary)
@@ -210,12 +211,14 @@ class TestSchedule(IHubCase):
                 ._claim()
             )
         self.assertEqual(job.state, "running")
+        job.write({"processed_count": 7, "checkpoint": "70"})  # what it had committed
         with freeze_time(NOW + timedelta(hours=1, seconds=60)):
             self.assertFalse(self.env["ihub.job"]._recover_stale_jobs(), "lease not expired")
         with freeze_time(NOW + timedelta(hours=1, seconds=121)):
             recovered = self.env["ihub.job"]._recover_stale_jobs()
         self.assertEqual(recovered, job)
         self.assertEqual(job.state, "failed")
+        self.assertEqual((job.processed_count, job.checkpoint), (7, "70"), "committed work kept")
         self.assertIn("stopped", job.error_message)
         self.assertEqual(job.child_job_ids.trigger, "retry")
         self.assertEqual(self.watermark(), datetime(2026, 6, 1, 11, 59, 30), "unchanged")
