@@ -452,6 +452,7 @@ class IHubJob(models.Model):
             )
             _logger.warning("iHub job %s: %s", job.id, message)
             job._record_failure(RuntimeError(message), "")
+        self.env.flush_all()
         self.env.cr.execute(
             """
             DELETE FROM ihub_job_heartbeat beat

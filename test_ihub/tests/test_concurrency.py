@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -91,8 +92,8 @@ def free_port():
         return sock.getsockname()[1]
 
 
-class TestTwoServers(RealTransactions):
-    """Two real Odoo servers with cron threads race on the same integrations."""
+class ServerCase(RealTransactions):
+    """Starts real Odoo servers (cron threads on) on the test database."""
 
     def start_server(self, logfile):
         command = [
@@ -109,7 +110,7 @@ class TestTwoServers(RealTransactions):
             "--addons-path",
             config["addons_path"],
             "--http-port",
-            str(free_port()),
+            str(port := free_port()),
             "--http-interface",
             "127.0.0.1",
             "--max-cron-threads",
@@ -126,7 +127,29 @@ class TestTwoServers(RealTransactions):
             command, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True
         )
         self.addCleanup(self.stop_server, process)
+        self.wait_until_serving(process, port)
         return process
+
+    def wait_until_serving(self, process, port, timeout=60):
+        """Wait until the server answers with the database loaded.
+
+        Its cron threads only look for work when woken (a cron trigger's NOTIFY) or once a
+        minute, and only in databases already loaded: wake them once it is up.
+        """
+        deadline = time.monotonic() + timeout
+        url = f"http://127.0.0.1:{port}/web/login?db={self.env.cr.dbname}"
+        while time.monotonic() < deadline:
+            self.assertIsNone(process.poll(), "the server stopped")
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            self.fail("the server did not start")
+        with self.transaction() as env:
+            env["ihub.job"]._wake_runner()
 
     def stop_server(self, process):
         if process.poll() is None:
@@ -136,6 +159,23 @@ class TestTwoServers(RealTransactions):
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+
+    @staticmethod
+    def ihub_errors(server_log):
+        """Logged errors that concern iHub (Odoo's own crons also run on these servers)."""
+        entries = re.split(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ )", server_log)
+        ihub_code = re.compile(r"odoo\.addons\.(test_)?ihub|/(test_)?ihub/|iHub")
+        return [e for e in entries if " ERROR " in e and ihub_code.search(e)]
+
+    @staticmethod
+    def read_log(log):
+        log.flush()
+        log.seek(0)
+        return log.read()
+
+
+class TestTwoServers(ServerCase):
+    """Two real Odoo servers with cron threads race on the same integrations."""
 
     def test_every_due_window_runs_exactly_once(self):
         ids = self.create_committed_integrations(4, sleep_seconds=0.2, interval_type="minutes")
@@ -198,15 +238,64 @@ class TestTwoServers(RealTransactions):
         with self.transaction() as env:
             env["ir.cron"].browse(cron_ids).unlink()
 
-    @staticmethod
-    def ihub_errors(server_log):
-        """Logged errors that concern iHub (Odoo's own crons also run on these servers)."""
-        entries = re.split(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ )", server_log)
-        ihub_code = re.compile(r"odoo\.addons\.(test_)?ihub|/(test_)?ihub/|iHub")
-        return [e for e in entries if " ERROR " in e and ihub_code.search(e)]
+
+class TestCrashRecovery(ServerCase):
+    """A worker killed with SIGKILL mid-run: another server takes its job back."""
+
+    def test_killed_worker_job_is_recovered_within_the_lease(self):
+        (integration_id,) = self.create_committed_integrations(1, sleep_seconds=120)
+        with self.transaction() as env:
+            env["ir.config_parameter"].set_param("ihub.job_lease_seconds", "6")
+            integration = env["ihub.integration"].browse(integration_id)
+            job = env["ihub.job"]._enqueue(integration, "scheduled", advances_watermark=True)
+            job_id = job.id
+        self.addCleanup(self.reset_lease)
+
+        with tempfile.TemporaryFile("w+") as log:
+            doomed = self.start_server(log)
+            self.wait_for(lambda env: env["ihub.job"].browse(job_id).state == "running", doomed)
+            self.wait_for(lambda env: self.beats(env, job_id), doomed)
+            os.killpg(doomed.pid, signal.SIGKILL)
+            doomed.wait()
+            killed_at = time.monotonic()
+            with self.transaction() as env:
+                self.assertEqual(env["ihub.job"].browse(job_id).state, "running", "left behind")
+                env["ihub.job"]._wake_runner()
+            survivor = self.start_server(log)
+            self.wait_for(lambda env: env["ihub.job"].browse(job_id).state == "failed", survivor)
+            recovered_after = time.monotonic() - killed_at
+            server_log = self.read_log(log)
+
+        with self.transaction() as env:
+            job = env["ihub.job"].browse(job_id)
+            self.assertIn("stopped", job.error_message)
+            self.assertEqual(job.child_job_ids.trigger, "retry", "retried like any failure")
+            self.assertFalse(
+                env["ihub.integration"]
+                .browse(integration_id)
+                .get_action_date("ihub_scheduled_until")
+                .date,
+                "the schedule did not move",
+            )
+            self.assertFalse(self.beats(env, job_id), "heartbeat cleaned up")
+        self.assertEqual(self.ihub_errors(server_log), [])
+        _logger.info("job of a killed worker recovered %.1f s after the kill", recovered_after)
+
+    def wait_for(self, condition, server, timeout=90):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.assertIsNone(server.poll(), "the server stopped")
+            with self.transaction() as env:
+                if condition(env):
+                    return
+            time.sleep(0.5)
+        self.fail("timed out waiting for the servers")
 
     @staticmethod
-    def read_log(log):
-        log.flush()
-        log.seek(0)
-        return log.read()
+    def beats(env, job_id):
+        env.cr.execute("SELECT beat_at FROM ihub_job_heartbeat WHERE job_id = %s", [job_id])
+        return env.cr.fetchall()
+
+    def reset_lease(self):
+        with self.transaction() as env:
+            env["ir.config_parameter"].set_param("ihub.job_lease_seconds", False)
