@@ -202,6 +202,7 @@ class OdooServer:
     def start(self, timeout: float = 120) -> None:
         """Start the server and wait until it answers HTTP."""
         LOG_DIR.mkdir(parents=True, exist_ok=True)
+        self.log.unlink(missing_ok=True)  # Odoo appends to its log file
         say(f"starting Odoo on 127.0.0.1:{self.port} (log: {common.rel(self.log)})")
         self.proc = subprocess.Popen(
             [*odoo_cmd(), "server", "-c", str(self.conf),

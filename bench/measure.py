@@ -45,6 +45,11 @@ class Batch:
         """Finished jobs per second."""
         return self.jobs / self.seconds
 
+    @property
+    def rate_with_queueing(self) -> float:
+        """Jobs per second, counting the time it took to create them too."""
+        return self.jobs / (self.enqueue_seconds + self.seconds)
+
 
 class Client:
     """Queues iHub runs and queue_job jobs, and times them by polling the database."""

@@ -1,7 +1,7 @@
 """Run Odoo's command line (like ``python3 -m odoo``) with the shim the benchmark may need.
 
-Recent queue_job 18.0 releases decorate ``queue.job.create`` with ``@api.private``, which
-Odoo 18.0 builds from before early 2025 do not have. ``api.private`` only forbids calling a
+queue_job 18.0 releases after 18.0.1.7.0 decorate ``queue.job.create`` with ``@api.private``,
+which older Odoo 18.0 builds do not have. ``api.private`` only forbids calling a
 method over RPC; when it is missing, the benchmark's Odoo processes (the install, the server
 and the in-process client) get a no-op in its place. Nothing is written to Odoo's files.
 

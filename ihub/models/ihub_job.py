@@ -1,11 +1,13 @@
 import logging
+import math
 import os
 import socket
 import threading
+import time
 import traceback
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import UserError
 
 from odoo.addons.ihub.lib.exceptions import IHubPermanentError
@@ -151,9 +153,26 @@ class IHubJob(models.Model):
 
     @api.model
     def _wake_runner(self, at=None):
-        """Trigger the job runner crons (one is shipped; add copies to run jobs in parallel)."""
-        for runner in self._runner_crons():
-            runner._trigger(at or None)
+        """Have the job runner crons run now (or at ``at``).
+
+        One cron trigger per runner for all the jobs a transaction queues for now, created once
+        the transaction committed (a rolled-back transaction queued nothing), instead of one
+        per job.
+        """
+        if at and at > fields.Datetime.now():
+            for runner in self._runner_crons():
+                runner._trigger(at)
+            return
+        postcommit = self.env.cr.postcommit
+        if not postcommit.data.get("ihub.wake_runner"):
+            postcommit.data["ihub.wake_runner"] = True
+            registry = self.env.registry
+
+            @postcommit.add
+            def wake():
+                with registry.cursor() as cr:
+                    for runner in api.Environment(cr, SUPERUSER_ID, {})["ihub.job"]._runner_crons():
+                        runner._trigger()
 
     @api.model
     def _runner_crons(self):
@@ -418,16 +437,29 @@ class IHubJob(models.Model):
     @api.model
     def _cron_run_due_jobs(self, time_budget=50):
         """The job runner: recover dead runs, then run due jobs until the budget is spent."""
+        started = time.time()
         self._recover_stale_jobs()
-        deadline = fields.Datetime.now() + timedelta(seconds=time_budget)
-        while fields.Datetime.now() < deadline:
+        if not self._run_due_jobs(started + time_budget):
+            self._wake_runner()  # budget spent with jobs left: go on in a new cron run
+            return
+        # When this cron run ends, Odoo deletes its triggers dated before the run started, to
+        # the second: a job queued in that second after our last look would wait for the next
+        # poll. Look once more when that second is over.
+        next_second = math.floor(started) + 1
+        if self._can_commit() and time.time() < next_second:
+            time.sleep(next_second - time.time())
+            self._run_due_jobs(started + time_budget)
+
+    @api.model
+    def _run_due_jobs(self, deadline):
+        """Claim and run due jobs until none is left (True) or ``deadline`` passes (False)."""
+        while time.time() < deadline:
             job = self._claim_next()
             self._commit()
             if not job:
-                break
+                return True
             job._run()
-        else:
-            self._wake_runner()
+        return False
 
     @api.model
     def _recover_stale_jobs(self):

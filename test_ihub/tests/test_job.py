@@ -214,8 +214,12 @@ class TestSchedule(IHubCase):
         job.write({"processed_count": 7, "checkpoint": "70"})  # what it had committed
         with freeze_time(NOW + timedelta(hours=1, seconds=60)):
             self.assertFalse(self.env["ihub.job"]._recover_stale_jobs(), "lease not expired")
-        with freeze_time(NOW + timedelta(hours=1, seconds=121)):
+        with (
+            freeze_time(NOW + timedelta(hours=1, seconds=121)),
+            self.assertLogs("odoo.addons.ihub.models.ihub_job", "WARNING") as logged,
+        ):
             recovered = self.env["ihub.job"]._recover_stale_jobs()
+        self.assertIn("stopped (no sign of life since 2026-06-01 13:00:00)", logged.output[0])
         self.assertEqual(recovered, job)
         self.assertEqual(job.state, "failed")
         self.assertEqual((job.processed_count, job.checkpoint), (7, "70"), "committed work kept")
