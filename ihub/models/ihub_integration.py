@@ -6,6 +6,8 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.addons.ihub.lib.exceptions import IHubError
 from odoo.addons.ihub.lib.schedule import INTERVAL_UNITS, interval_delta, scheduled_window
 
+from .ihub_job import JOB_STATES
+
 # The action date holding where the last successful scheduled run stopped.
 WATERMARK_KEY = "ihub_scheduled_until"
 
@@ -146,13 +148,7 @@ class IHubIntegration(models.Model):
     job_count = fields.Integer(compute="_compute_job_summary", string="Run Count")
     last_job_id = fields.Many2one("ihub.job", compute="_compute_job_summary", string="Last Run")
     last_job_state = fields.Selection(
-        [
-            ("pending", "Pending"),
-            ("running", "Running"),
-            ("done", "Done"),
-            ("failed", "Failed"),
-            ("cancelled", "Cancelled"),
-        ],
+        JOB_STATES,
         compute="_compute_job_summary",
         string="Last Run State",
     )

@@ -25,6 +25,13 @@ TRIGGERS = [
     ("webhook", "Webhook"),
     ("api", "API"),
 ]
+JOB_STATES = [
+    ("pending", "Pending"),
+    ("running", "Running"),
+    ("done", "Done"),
+    ("failed", "Failed"),
+    ("cancelled", "Cancelled"),
+]
 DEFAULT_LEASE_SECONDS = 120
 RUNNER_CODE = "model._cron_run_due_jobs()"
 
@@ -58,13 +65,7 @@ class IHubJob(models.Model):
     company_id = fields.Many2one(related="integration_id.company_id", store=True)
     trigger = fields.Selection(TRIGGERS, required=True, readonly=True, index=True)
     state = fields.Selection(
-        [
-            ("pending", "Pending"),
-            ("running", "Running"),
-            ("done", "Done"),
-            ("failed", "Failed"),
-            ("cancelled", "Cancelled"),
-        ],
+        JOB_STATES,
         default="pending",
         required=True,
         readonly=True,
@@ -444,10 +445,10 @@ class IHubJob(models.Model):
             return
         # When this cron run ends, Odoo deletes its triggers dated before the run started, to
         # the second: a job queued in that second after our last look would wait for the next
-        # poll. Look once more when that second is over.
+        # poll. Keep looking until that second is over.
         next_second = math.floor(started) + 1
-        if self._can_commit() and time.time() < next_second:
-            time.sleep(next_second - time.time())
+        while self._can_commit() and time.time() < next_second:
+            time.sleep(min(0.05, max(0.0, next_second - time.time())))
             self._run_due_jobs(started + time_budget)
 
     @api.model
