@@ -376,6 +376,8 @@ class IHubIntegration(models.Model):
                 continue
             integration.sudo()._ensure_cron(active=True)
             integration.sudo().state = "active"
+            # The first run happens now, not at the scheduler's next poll.
+            integration.sudo().cron_id._trigger()
         return True
 
     def action_stop(self):

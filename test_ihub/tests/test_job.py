@@ -37,6 +37,10 @@ class TestSchedule(IHubCase):
         self.integration.with_user(self.ihub_user).action_start()
         cron = self.integration.cron_id
         self.assertTrue(cron.active)
+        self.assertTrue(
+            self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]),
+            "the first run is triggered at once",
+        )
         self.assertEqual((cron.interval_number, cron.interval_type), (15, "minutes"))
         self.assertIn(cron, self.env["ir.cron"].search([]), "listed in Scheduled Actions")
         self.assertEqual(cron.user_id, self.manager, "runs as the responsible")
