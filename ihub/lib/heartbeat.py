@@ -14,8 +14,9 @@ class Heartbeat:
     interval: missing a few is what the lease's margin is for.
     """
 
-    def __init__(self, beat, interval, name="ihub-heartbeat"):
+    def __init__(self, beat, interval, name="ihub-heartbeat", on_exit=None):
         self._beat = beat
+        self._on_exit = on_exit
         self._interval = interval
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -27,6 +28,11 @@ class Heartbeat:
     def __exit__(self, *exc_info):
         self._stopped.set()
         self._thread.join(timeout=self._interval + 5)
+        if self._on_exit:
+            try:
+                self._on_exit()
+            except Exception:
+                _logger.warning("iHub heartbeat clean-up failed", exc_info=True)
 
     def _run(self):
         while not self._stopped.wait(self._interval):

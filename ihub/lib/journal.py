@@ -7,8 +7,9 @@ hooks the cursor's callbacks:
 * full rollback (an exception in a cron job or a request): every remembered row is written again
   through a fresh cursor (``replay``);
 * commit: rows that a rolled-back savepoint removed are written again before the commit
-  (``restore``). A flushing savepoint clears the cursor's pre-commit hooks, so when that check
-  did not run before the commit, it runs right after it instead.
+  (``restore``), and checked once more right after it: a flushing savepoint rolled back after
+  that pre-commit check (which also runs when any flushing savepoint opens) would otherwise
+  take its events with it.
 
 The cursor is only used through its ``precommit``/``postcommit``/``postrollback`` callback
 queues, so this module can be tested with a stand-in cursor.
@@ -24,11 +25,9 @@ class EventJournal:
         self.rows = {}
         self.restore = restore
         self.replay = replay
-        self.restored_before_commit = False
 
     def add(self, row_id, row):
         self.rows[row_id] = row
-        self.restored_before_commit = False
 
 
 def remember(cr, row_id, row, restore, replay):
@@ -71,12 +70,11 @@ def _before_commit(cr):
     journal = cr.precommit.data.get(KEY)
     if journal is not None and journal.rows:
         journal.restore(cr, list(journal.rows.values()))
-        journal.restored_before_commit = True
 
 
 def _after_commit(cr):
     journal = cr.postcommit.data.get(KEY)
-    if journal is not None and journal.rows and not journal.restored_before_commit:
+    if journal is not None and journal.rows:
         journal.replay(list(journal.rows.values()), only_missing=True)
 
 

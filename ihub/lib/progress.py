@@ -17,6 +17,8 @@ class RunProgress:
     failed: int = 0
     checkpoint: str | None = None
     savepoint: object = field(default=None, repr=False)
+    # The values stored by the last commit: what a failure leaves, since the rest is undone.
+    committed: dict = field(default_factory=dict)
 
     def add(self, processed=0, succeeded=0, failed=0):
         if min(processed, succeeded, failed) < 0:

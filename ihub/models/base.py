@@ -51,6 +51,7 @@ class Base(models.AbstractModel):
 
     def _ihub_event(self, level, summary, details, related, integration):
         integration = self._ihub_event_integration(integration)
+        self._ihub_check_event_access(integration)
         vals = {
             "date": fields.Datetime.now(),
             "level": level,
@@ -71,6 +72,15 @@ class Base(models.AbstractModel):
             is_integration = self._ihub_is_integration()
             integration = self[:1] if is_integration else self.env.context.get("integration_id")
         return self.env["ihub.integration"]._ihub_to_super(integration)
+
+    def _ihub_check_event_access(self, integration):
+        """Only who may read an integration writes its events (once per user and transaction)."""
+        if not integration or self.env.su:
+            return
+        key = ("ihub.event_access", self.env.uid, integration.id)
+        if key not in self.env.cr.cache:
+            self.env["ihub.integration"].browse(integration.id).check_access("read")
+            self.env.cr.cache[key] = True
 
     def _ihub_is_integration(self):
         """Whether this model is ``ihub.integration`` or one of its sub-models."""

@@ -36,8 +36,10 @@ class IHubActionDate(models.Model):
     def _get_or_create(self, integration, key):
         """Return ``integration``'s action date ``key``, creating it empty on first use.
 
-        Safe when two transactions ask for the same new key at once: the insert of the slower
-        one does nothing and it reads the row the other created.
+        When two transactions create the same new key at once, the unique constraint keeps one
+        row: the slower transaction's insert waits for the other and then does nothing, or fails
+        with a serialization error if the other committed after it started (Odoo retries such
+        requests).
         """
         domain = [("integration_id", "=", integration.id), ("key", "=", key)]
         action_date = self.sudo().search(domain, limit=1)

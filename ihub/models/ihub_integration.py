@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from odoo import SUPERUSER_ID, _, api, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from odoo.addons.ihub.lib.exceptions import IHubError
@@ -290,6 +290,8 @@ class IHubIntegration(models.Model):
             raise UserError(
                 _("The type of an integration cannot be changed. Create a new integration.")
             )
+        if vals.get("active") is False:
+            self.filtered("active").action_stop()
         result = super().write(vals)
         if {"name", "interval_number", "interval_type", "user_id", "run_user_id"} & set(vals):
             for integration in self.sudo().filtered("cron_id"):
@@ -350,7 +352,7 @@ class IHubIntegration(models.Model):
         """Put the integrations in the failed state and tell their responsible users."""
         for integration in self:
             integration.sudo().state = "failed"
-            integration.sudo().cron_id.active = False
+            integration._deactivate_cron()
             body = _("The integration failed and stopped.")
             if reason:
                 body = _("The integration failed and stopped: %(reason)s", reason=reason)
@@ -384,10 +386,21 @@ class IHubIntegration(models.Model):
         """Stop the integrations and their children: they no longer run on their own."""
         self._check_can_operate()
         for integration in self._with_descendants().sudo():
-            integration.cron_id.active = False
+            integration._deactivate_cron()
             if integration.state == "active":
                 integration.state = "stopped"
+            # Queued scheduled runs and retries belong to the schedule: they stop with it.
+            integration.job_ids.filtered(
+                lambda j: j.state == "pending" and j.advances_watermark
+            ).write({"state": "cancelled", "note": _("Cancelled: the integration was stopped.")})
         return True
+
+    def _deactivate_cron(self):
+        # The cron may be running this integration right now (and so be locked by Odoo's
+        # scheduler): then it stays active and finds the integration no longer active.
+        crons = self.sudo().cron_id.filtered("active")
+        if crons:
+            crons.try_write({"active": False})
 
     def action_reset(self):
         """Clear the failed state after the cause was fixed; the integration stays stopped."""
@@ -418,6 +431,8 @@ class IHubIntegration(models.Model):
         """Queue a manual run over [date_from, date_to); it does not move the schedule."""
         self.ensure_one()
         self._check_can_operate()
+        if not self.is_manually_runnable:
+            raise UserError(_("'%(name)s' cannot be run manually.", name=self.name))
         self._check_not_running()
         return self.env["ihub.job"]._enqueue(
             self, "manual", date_from=date_from, date_to=date_to, priority=5
@@ -450,6 +465,7 @@ class IHubIntegration(models.Model):
         Call it from a parent's ``run_from_to``; the children's runs are linked to the
         parent's run and execute in parallel with each other, each on its own lock.
         """
+        self.check_access("read")
         parent_job = self.env["ihub.job"].browse(self.env.context.get("ihub_job_id"))
         jobs = self.env["ihub.job"]
         for child in self.sudo().child_ids.filtered("active"):
@@ -546,7 +562,16 @@ class IHubIntegration(models.Model):
             )
 
     def _run_user(self):
-        return self.run_user_id or self.user_id or self.env["res.users"].browse(SUPERUSER_ID)
+        user = self.run_user_id or self.user_id
+        if not user:
+            raise IHubError(
+                _(
+                    "Integration '%(name)s' has no responsible user: set one (or a Run As user) "
+                    "so that its runs have someone's access rights.",
+                    name=self.name,
+                )
+            )
+        return user
 
     def _run_environment(self, job):
         """This integration as its run sees it: run user, company, and run context."""

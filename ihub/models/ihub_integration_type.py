@@ -15,6 +15,9 @@ FLAGS = (
 )
 
 
+RULE = "iHub: integrations of the allowed companies"
+
+
 @functools.lru_cache(maxsize=256)
 def _addon_icon(addon):
     """Return the base64 icon an addon ships in ``static/description/icon.png``, or False."""
@@ -147,6 +150,41 @@ class IHubIntegrationType(models.Model):
     def _check_parent_id(self):
         if self._has_cycle():
             raise ValidationError(_("An integration type cannot be its own parent."))
+
+    # ---- CRUD
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        integration_types = super().create(vals_list)
+        integration_types._ensure_company_rule()
+        return integration_types
+
+    def write(self, vals):
+        result = super().write(vals)
+        if "model_name" in vals:
+            self._ensure_company_rule()
+        return result
+
+    def _ensure_company_rule(self):
+        """Give each sub-model the company rule of the integrations.
+
+        Odoo applies a model's own record rules only, not those of the model it ``_inherits``:
+        without this, a user of one company could read another company's sub-records (their
+        settings and credentials) directly.
+        """
+        Rule = self.env["ir.rule"].sudo()
+        for integration_type in self:
+            model = self.env["ir.model"]._get(integration_type.model_name)
+            if not model or Rule.search_count([("model_id", "=", model.id), ("name", "=", RULE)]):
+                continue
+            Rule.create(
+                {
+                    "name": RULE,
+                    "model_id": model.id,
+                    "domain_force": "['|', ('company_id', '=', False), "
+                    "('company_id', 'in', company_ids)]",
+                }
+            )
 
     def _model_class(self):
         """Return the registry class of this type's model, or None if it is not installed."""

@@ -261,6 +261,15 @@ class IHubJob(models.Model):
             "heartbeat_at": now,
             "worker": f"{socket.gethostname()}:{os.getpid()}",
         }
+        if self.advances_watermark and self.integration_id.state != "active":
+            self.write(
+                {
+                    "state": "cancelled",
+                    "ended_at": now,
+                    "note": _("Cancelled: the integration is no longer active."),
+                }
+            )
+            return self.browse()
         if self.advances_watermark:
             window = self.integration_id._scheduled_window(now)
             if window is None:
@@ -282,7 +291,8 @@ class IHubJob(models.Model):
         """Execute this claimed (running) job and record how it ended. Commits when allowed."""
         self.ensure_one()
         job = self.sudo()
-        progress = RunProgress(checkpoint=job.parent_job_id.checkpoint or None)
+        retried = job.parent_job_id if job.trigger == "retry" else job.browse()
+        progress = RunProgress(checkpoint=retried.checkpoint or None)
         _progress_by_job()[job.id] = progress
         try:
             with job._heartbeat():
@@ -299,7 +309,6 @@ class IHubJob(models.Model):
                     job._record_success(progress)
         finally:
             _progress_by_job().pop(job.id, None)
-            self.env.cr.execute("DELETE FROM ihub_job_heartbeat WHERE job_id = %s", [job.id])
             job._commit()
         return job
 
@@ -309,7 +318,8 @@ class IHubJob(models.Model):
             self.integration_id._move_watermark(self.date_to)
 
     def _record_failure(self, error, error_traceback):
-        # A job recovered from a dead worker has no progress here: keep what it committed.
+        # Only what was committed counts: the rest was rolled back. A job recovered from a dead
+        # worker has no progress here: keep what it committed.
         progress = _progress_by_job().get(self.id)
         message = str(error) or type(error).__name__
         self.write(
@@ -318,7 +328,7 @@ class IHubJob(models.Model):
                 "ended_at": fields.Datetime.now(),
                 "error_message": message,
                 "error_traceback": error_traceback,
-                **(progress.values() if progress else {}),
+                **(progress.committed if progress else {}),
             }
         )
         self.integration_id.with_context(ihub_job_id=self.id).ihub_error(
@@ -364,7 +374,13 @@ class IHubJob(models.Model):
                     [job_id, fields.Datetime.now()],
                 )
 
-        return Heartbeat(beat, max(1, self._lease_seconds() // 4), name=f"ihub-job-{job_id}")
+        def forget():
+            with registry.cursor() as cr:
+                cr.execute("DELETE FROM ihub_job_heartbeat WHERE job_id = %s", [job_id])
+
+        return Heartbeat(
+            beat, max(1, self._lease_seconds() // 4), name=f"ihub-job-{job_id}", on_exit=forget
+        )
 
     def _commit(self):
         """Commit the worker's transaction; in tests, where commits are forbidden, flush."""
@@ -417,7 +433,8 @@ class IHubJob(models.Model):
         if checkpoint is not None:
             progress.checkpoint = str(checkpoint)
         progress.savepoint.close(rollback=False)
-        self.sudo().write({"heartbeat_at": fields.Datetime.now(), **progress.values()})
+        progress.committed = progress.values()
+        self.sudo().write({"heartbeat_at": fields.Datetime.now(), **progress.committed})
         self._commit()
         progress.savepoint = self.env.cr.savepoint()
 
@@ -505,7 +522,9 @@ class IHubJob(models.Model):
         for job in self.sudo():
             if job.state not in ("failed", "cancelled"):
                 raise UserError(_("Only failed or cancelled runs can be retried."))
-            if job.child_job_ids.filtered(lambda j: j.state in ("pending", "running")):
+            if job.child_job_ids.filtered(
+                lambda j: j.trigger == "retry" and j.state in ("pending", "running")
+            ):
                 raise UserError(_("This run is already being retried."))
             retries |= self._enqueue(
                 job.integration_id,

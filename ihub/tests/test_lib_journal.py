@@ -57,10 +57,17 @@ class TestJournal(unittest.TestCase):
         self.cr.rollback()
         self.assertEqual(self.calls, [("replay", [1, 2], False)])
 
-    def test_commit_checks_before_committing_only(self):
+    def test_commit_restores_before_and_checks_after_committing(self):
         self.remember(1)
         self.cr.commit()  # pylint: disable=invalid-commit
-        self.assertEqual(self.calls, [("restore", [1])])
+        self.assertEqual(self.calls, [("restore", [1]), ("replay", [1], True)])
+
+    def test_savepoint_rolled_back_after_a_flush_is_caught_after_commit(self):
+        self.remember(1)
+        self.cr.flush()  # a flushing savepoint opens: pre-commit hooks run
+        self.cr.clear()  # ... and is rolled back
+        self.cr.commit()  # pylint: disable=invalid-commit
+        self.assertEqual(self.calls, [("restore", [1]), ("replay", [1], True)])
 
     def test_commit_after_a_flushing_savepoint_rollback_checks_after_committing(self):
         self.remember(1)

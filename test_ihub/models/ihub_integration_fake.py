@@ -29,9 +29,14 @@ class FakeIntegration(models.Model):
 
     def run_from_to(self, _from, _to):
         context_integration = self.env.context.get("integration_id")
+        started = time.time()
         time.sleep(self.sleep_seconds)
-        # An integration's own bookkeeping: written whoever runs it.
-        self.sudo().calls += f"{_from}|{_to}|{self.env.company.id}|{context_integration}\n"
+        # An integration's own bookkeeping: written whoever runs it. The precise start and end
+        # let tests check that runs of one integration never overlap.
+        self.sudo().calls += (
+            f"{_from}|{_to}|{self.env.company.id}|{context_integration}"
+            f"|{started:.6f}|{time.time():.6f}\n"
+        )
         self.ihub_info("test run", details={"from": _from, "to": _to, "user": self.env.uid})
         if self.raise_permanent:
             raise IHubPermanentError("credentials refused")

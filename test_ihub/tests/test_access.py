@@ -76,6 +76,12 @@ class TestAccess(IHubCase):
         Log = self.env["ihub.log"].with_user(one_company_user)
         self.assertFalse(Log.search([("summary", "=", "other company event")]))
         self.assertTrue(Log.search([("summary", "=", "an event")]))
+        Sub = self.env["ihub.integration.test"].with_user(one_company_user)
+        self.assertEqual(Sub.search([]), self.sub, "sub-records follow the company rule too")
+        with self.assertRaises(AccessError):
+            other.with_user(one_company_user).setting  # noqa: B018
+        with self.assertRaises(AccessError):
+            Log.ihub_info("forged", integration=other.super_id.id)
         ActionDate = self.env["ihub.action.date"].with_user(one_company_user)
         other.get_action_date("k")
         self.assertEqual(ActionDate.search([]).integration_id, self.integration)

@@ -179,9 +179,10 @@ class TestTwoServers(ServerCase):
 
     def test_every_due_window_runs_exactly_once(self):
         ids = self.create_committed_integrations(4, sleep_seconds=0.2, interval_type="minutes")
+        (refused_id,) = self.create_committed_integrations(1, raise_permanent=True)
         with self.transaction() as env:
             integrations = env["ihub.integration"].browse(ids)
-            integrations.action_start()
+            (integrations | integrations.browse(refused_id)).action_start()
             runner = env.ref("ihub.ir_cron_job_runner")
             extra_runner = runner.copy({"name": "iHub: second job runner", "active": True})
             self.addCleanup(self.delete_crons, extra_runner.id)
@@ -192,7 +193,9 @@ class TestTwoServers(ServerCase):
         with tempfile.TemporaryFile("w+") as log:
             servers = [self.start_server(log) for _ in range(2)]
             deadline = time.monotonic() + 240
-            while time.monotonic() < deadline and not self.all_done(ids):
+            while time.monotonic() < deadline and not (
+                self.all_done(ids) and self.failed(refused_id)
+            ):
                 self.assertTrue(all(s.poll() is None for s in servers), self.read_log(log))
                 time.sleep(1)
             for server in servers:
@@ -207,6 +210,12 @@ class TestTwoServers(ServerCase):
             for sub in env["ihub.integration"].browse(ids).sub_id:
                 own = jobs.filtered(lambda j, sub=sub: j.integration_id == sub.super_id)
                 self.check_integration(sub, own)
+            # A permanent error inside the integration's own cron: failed at once, not retried,
+            # its cron switched off or left to find the integration failed.
+            refused = env["ihub.integration"].browse(refused_id)
+            self.assertEqual(refused.state, "failed")
+            self.assertEqual(refused.job_ids.mapped("state"), ["failed"])
+            self.assertTrue(refused.activity_ids)
             workers = set(jobs.mapped("worker"))
             _logger.info("%s runs on %s worker process(es): %s", len(jobs), len(workers), workers)
 
@@ -220,7 +229,7 @@ class TestTwoServers(ServerCase):
         expected = {(str(j.date_from), str(j.date_to)) for j in jobs}
         self.assertEqual(len(windows), len(jobs), "every run exactly once")
         self.assertEqual(set(windows), expected)
-        spans = sorted((j.started_at, j.ended_at) for j in jobs)
+        spans = sorted(tuple(map(float, line.split("|")[4:6])) for line in sub.calls.splitlines())
         for (_start, end), (next_start, _end) in zip(spans, spans[1:], strict=False):
             self.assertLessEqual(end, next_start, "two runs of one integration overlapped")
         self.assertEqual(
@@ -233,6 +242,10 @@ class TestTwoServers(ServerCase):
             return len(states) == len(ids) * (MANUAL_JOBS_PER_INTEGRATION + 1) and set(states) == {
                 "done"
             }
+
+    def failed(self, integration_id):
+        with self.transaction() as env:
+            return env["ihub.integration"].browse(integration_id).state == "failed"
 
     def delete_crons(self, *cron_ids):
         with self.transaction() as env:
@@ -247,6 +260,7 @@ class TestCrashRecovery(ServerCase):
         with self.transaction() as env:
             env["ir.config_parameter"].set_param("ihub.job_lease_seconds", "6")
             integration = env["ihub.integration"].browse(integration_id)
+            integration.state = "active"  # started, without a cron of its own to race with
             job = env["ihub.job"]._enqueue(integration, "scheduled", advances_watermark=True)
             job_id = job.id
         self.addCleanup(self.reset_lease)

@@ -4,6 +4,7 @@ from freezegun import freeze_time
 
 from odoo.exceptions import UserError
 
+from odoo.addons.ihub.lib.exceptions import IHubError
 from odoo.addons.ihub.models.ihub_integration import WATERMARK_KEY
 
 from .common import IHubCase
@@ -139,6 +140,28 @@ class TestSchedule(IHubCase):
         self.assertIn("failed", activity.summary)
         self.assertFalse(self.watermark())
 
+    def test_stop_cancels_the_queued_retry_and_archiving_stops(self):
+        self.integration.action_start()
+        self.sub.raise_error = True
+        self.tick(NOW)
+        retry = self.integration.job_ids.filtered(lambda j: j.state == "pending")
+        self.integration.with_user(self.ihub_user).action_stop()
+        self.assertEqual(retry.state, "cancelled")
+        self.assertFalse(self.integration.cron_id.active)
+        self.integration.action_start()
+        self.integration.with_user(self.manager).active = False
+        self.assertEqual(self.integration.state, "stopped")
+        self.assertFalse(self.integration.cron_id.active)
+
+    def test_a_run_needs_someone_to_run_as(self):
+        self.integration.user_id = False
+        job = self.integration._run_manually(NOW, NOW)
+        self.run_due_jobs()
+        self.assertEqual(job.state, "failed")
+        self.assertIn("no responsible user", job.error_message)
+        with self.assertRaisesRegex(IHubError, "no responsible user"):
+            self.integration.action_start()
+
     def test_permanent_error_is_not_retried(self):
         self.sub.raise_permanent = True
         self.integration.action_start()
@@ -238,7 +261,7 @@ class TestRunContext(IHubCase):
         integration = sub.super_id
         job = integration._run_manually(NOW, NOW + timedelta(hours=1))
         self.run_due_jobs()
-        _from, _to, company, context_integration = sub.calls.splitlines()[0].split("|")
+        _from, _to, company, context_integration = sub.calls.splitlines()[0].split("|")[:4]
         self.assertEqual(int(company), self.other_company.id)
         self.assertEqual(int(context_integration), integration.id, "the super's id")
         log = integration.log_ids.filtered(lambda log: log.summary == "test run")
@@ -274,7 +297,9 @@ class TestBatches(IHubCase):
         self.run_due_jobs()
         self.assertEqual(failed.state, "failed")
         self.assertEqual(sub.batches_done, 2, "batches 1 and 2 committed, batch 3 rolled back")
-        self.assertEqual((failed.processed_count, failed.checkpoint), (30, "2"))
+        self.assertEqual(
+            (failed.processed_count, failed.checkpoint), (20, "2"), "what was committed counts"
+        )
         # The retry resumes after the last committed batch.
         sub.fail_at_batch = 0
         retry = failed.action_retry()
