@@ -125,9 +125,24 @@ def free_port() -> int:
 
 
 def write_config(
-    path: Path, *, addons: list[str], cluster, data_dir: Path, port: int, workers: int
+    path: Path,
+    *,
+    addons: list[str],
+    cluster,
+    data_dir: Path,
+    port: int,
+    workers: int,
+    http_workers: int = 0,
+    gevent_port: int | None = None,
+    server_wide: str = "base,web,queue_job",
+    database: str = DATABASE,
 ):
-    """The Odoo config shared by the install, the server and the in-process client."""
+    """The Odoo config shared by the install, the server and the in-process client.
+
+    ``workers`` is the number of cron threads (or, with ``http_workers`` > 0, of prefork cron
+    worker processes); ``http_workers`` 0 is Odoo's threaded server, more is its prefork
+    server, whose websocket process listens on ``gevent_port``.
+    """
     parser = configparser.ConfigParser(interpolation=None)
     db = cluster.settings()
     parser["options"] = {
@@ -137,17 +152,30 @@ def write_config(
         "db_port": db.port,
         "db_user": db.user,
         "db_password": "False",
-        "db_name": DATABASE,
-        "dbfilter": f"^{DATABASE}$",
+        "db_name": database,
+        "dbfilter": f"^{database}$",
         "list_db": "False",
         "without_demo": "True",
         "http_interface": "127.0.0.1",
         "http_port": str(port),
-        "workers": "0",
+        "workers": str(http_workers),
         "max_cron_threads": str(workers),
-        "server_wide_modules": "base,web,queue_job",
+        "server_wide_modules": server_wide,
         "log_level": "warn",
     }
+    if http_workers:
+        parser["options"].update(
+            {
+                "gevent_port": str(gevent_port or free_port()),
+                # Prefork workers are recycled past these limits. queue_job's runner process
+                # would be restarted after 60 CPU seconds (Odoo's default), with a 5 s pause,
+                # in the middle of a measurement: the limits are far above a benchmark's run.
+                "limit_time_cpu": "3600",
+                "limit_time_real": "7200",
+                "limit_time_real_cron": "7200",
+                "limit_request": "1000000",
+            }
+        )
     # queue_job's server-wide channels: as many jobs at a time as there are cron threads.
     parser["queue_job"] = {"channels": f"root:{workers}"}
     with open(path, "w") as handle:
@@ -171,16 +199,18 @@ def odoo_cmd() -> list[str]:
     return [*common.python_cmd(), str(BENCH_DIR / "odoo_compat.py")]
 
 
-def install(conf: Path, env: dict[str, str]) -> float:
-    """Create the database with the two bench addons (and their dependencies)."""
+def install(
+    conf: Path, env: dict[str, str], modules=BENCH_ADDONS, database: str = DATABASE
+) -> float:
+    """Create the database with ``modules`` (the two bench addons) and their dependencies."""
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     log = LOG_DIR / "install.log"
-    say(f"installing {', '.join(BENCH_ADDONS)} (log: {common.rel(log)}) ...")
+    say(f"installing {', '.join(modules)} (log: {common.rel(log)}) ...")
     start = time.monotonic()
     with open(log, "w") as out:
         result = subprocess.run(
-            [*odoo_cmd(), "server", "-c", str(conf), "-d", DATABASE,
-             "-i", ",".join(BENCH_ADDONS), "--stop-after-init", f"--logfile={log}"],
+            [*odoo_cmd(), "server", "-c", str(conf), "-d", database,
+             "-i", ",".join(modules), "--stop-after-init", f"--logfile={log}"],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
             cwd=REPO_ROOT, check=False,
         )  # fmt: skip
@@ -194,9 +224,9 @@ def install(conf: Path, env: dict[str, str]) -> float:
 class OdooServer:
     """``python3 -m odoo server`` in a subprocess: cron threads, HTTP, queue_job's runner."""
 
-    def __init__(self, conf: Path, env: dict[str, str], port: int):
+    def __init__(self, conf: Path, env: dict[str, str], port: int, log_name: str = "server"):
         self.conf, self.env, self.port = conf, env, port
-        self.log = LOG_DIR / "server.log"
+        self.log = LOG_DIR / f"{log_name}.log"
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 120) -> None:
@@ -247,3 +277,47 @@ class OdooServer:
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
+
+
+class FloorWorkers:
+    """W ``bench/floor.py`` worker processes on the benchmark database (see floor.py).
+
+    Each stops when its stdin is closed (``stop``), or by itself after ``max_seconds``.
+    """
+
+    def __init__(self, count: int, db_settings, database: str, max_seconds: float):
+        self.count, self.db, self.database = count, db_settings, database
+        self.max_seconds = max_seconds
+        self.procs: list[subprocess.Popen] = []
+
+    def start(self) -> None:
+        """Start the workers (they LISTEN before their first look at the queue)."""
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        for number in range(self.count):
+            log = open(LOG_DIR / f"floor-{number + 1}.log", "w")
+            with log:
+                proc = subprocess.Popen(
+                    [sys.executable, str(BENCH_DIR / "floor.py"),
+                     "--host", self.db.host, "--port", str(self.db.port),
+                     "--user", self.db.user, "--dbname", self.database,
+                     "--max-seconds", str(self.max_seconds)],
+                    stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT,
+                    cwd=REPO_ROOT, start_new_session=True,
+                )  # fmt: skip
+            self.procs.append(proc)
+
+    def stop(self) -> None:
+        """Close their stdin and wait; SIGKILL (by pid) any still there after 10 s."""
+        for proc in self.procs:
+            if proc.stdin:
+                try:
+                    proc.stdin.close()
+                except OSError:
+                    pass
+        for proc in self.procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+        self.procs = []

@@ -12,6 +12,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import floor
 import psycopg2
 
 import odoo
@@ -62,6 +63,11 @@ class Client:
             dbname=database, host=db_settings.host, port=db_settings.port, user=db_settings.user
         )
         self.poll.autocommit = True
+        # The floor's queueing connection: a transaction of its own, committed like the others.
+        self.floor = psycopg2.connect(
+            dbname=database, host=db_settings.host, port=db_settings.port, user=db_settings.user
+        )
+        self.floor_batches = 0
         self.latency_integration_id = None
         self.throughput_integration_ids: list[int] = []
 
@@ -74,15 +80,41 @@ class Client:
     def close(self) -> None:
         """Close every connection this process opened."""
         self.poll.close()
+        self.floor.close()
         odoo.sql_db.close_all()
 
     # ---- Setup
 
-    def setup(self, workers: int, integrations: int) -> dict:
-        """Create the runner crons, the integrations, and quiet the other crons."""
+    def setup(self, integrations: int) -> dict:
+        """Create the integrations and the floor's table, and quiet the other crons."""
+        with self.env() as env:
+            runners = env["ihub.job"].with_context(active_test=False)._runner_crons()
+            # The other crons of a fresh database (mail, autovacuum, ...) would take cron
+            # threads away from the runners at random moments: they are switched off.
+            others = env["ir.cron"].search([("id", "not in", runners.ids)])
+            others.write({"active": False})
+            Bench = env["ihub.integration.bench"].with_context(
+                tracking_disable=True, mail_create_nolog=True
+            )
+            # Runs have the access rights of a real user: iHub refuses to run as the superuser.
+            user = env.ref("base.user_admin").id
+            latency = Bench.create({"name": "Bench latency", "user_id": user})
+            bulk = Bench.create(
+                [{"name": f"Bench {n:04d}", "user_id": user} for n in range(integrations)]
+            )
+            self.latency_integration_id = latency.super_id.id
+            self.throughput_integration_ids = bulk.super_id.ids
+        with self.floor.cursor() as cr:
+            floor.create_table(cr)
+        self.floor.commit()
+        return {"crons_switched_off": len(others)}
+
+    def set_workers(self, workers: int) -> int:
+        """Have exactly ``workers`` active iHub runner crons; return their number."""
         with self.env() as env:
             runner = env.ref(RUNNER_XMLID)
-            runners = env["ihub.job"]._runner_crons()
+            runners = env["ihub.job"].with_context(active_test=False)._runner_crons()
+            runners = runner | (runners - runner).sorted("id")
             for number in range(len(runners) + 1, workers + 1):
                 # A copy of the shipped runner: same model and code, so _wake_runner finds it.
                 runners |= env["ir.cron"].create(
@@ -97,18 +129,9 @@ class Client:
                         "priority": runner.priority,
                     }
                 )
-            # The other crons of a fresh database (mail, autovacuum, ...) would take cron
-            # threads away from the runners at random moments: they are switched off.
-            others = env["ir.cron"].search([("id", "not in", runners.ids)])
-            others.write({"active": False})
-            Bench = env["ihub.integration.bench"].with_context(
-                tracking_disable=True, mail_create_nolog=True
-            )
-            latency = Bench.create({"name": "Bench latency"})
-            bulk = Bench.create([{"name": f"Bench {n:04d}"} for n in range(integrations)])
-            self.latency_integration_id = latency.super_id.id
-            self.throughput_integration_ids = bulk.super_id.ids
-            return {"runner_crons": len(runners), "crons_switched_off": len(others)}
+            runners[:workers].filtered(lambda cron: not cron.active).write({"active": True})
+            runners[workers:].filtered("active").write({"active": False})
+            return len(env["ihub.job"]._runner_crons())
 
     # ---- Polling
 
@@ -177,6 +200,24 @@ class Client:
             "SELECT count(*) FROM queue_job WHERE uuid = ANY(%s) AND state != 'done'", [uuids]
         )
         return Batch("queue_job", jobs, enqueued - start, end - enqueued, failed)
+
+    def floor_batch(self, jobs: int, timeout: float) -> Batch:
+        """Queue ``jobs`` rows of the physical floor (bench/floor.py); time them."""
+        self.floor_batches += 1
+        batch = self.floor_batches
+        start = time.monotonic()
+        with self.floor.cursor() as cr:
+            floor.queue(cr, batch, jobs)
+        enqueued = time.monotonic()
+        self.floor.commit()  # the NOTIFY wakes the floor's workers
+        end = self._wait(
+            f"SELECT count(*) FROM {floor.TABLE} WHERE batch = %s AND state != 'done'",
+            [batch],
+            lambda remaining: remaining == 0,
+            timeout,
+            self.poll_interval,
+        )
+        return Batch("floor", jobs, enqueued - start, end - enqueued, 0)
 
     # ---- Trigger-to-start latency
 

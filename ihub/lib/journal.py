@@ -7,9 +7,13 @@ hooks the cursor's callbacks:
 * full rollback (an exception in a cron job or a request): every remembered row is written again
   through a fresh cursor (``replay``);
 * commit: rows that a rolled-back savepoint removed are written again before the commit
-  (``restore``), and checked once more right after it: a flushing savepoint rolled back after
-  that pre-commit check (which also runs when any flushing savepoint opens) would otherwise
-  take its events with it.
+  (``restore``, in the same transaction). A flushing savepoint rolled back after that check
+  (which also runs when any flushing savepoint opens) could still take events with it, so they
+  are checked once more after the commit (``replay`` of the missing ones) — unless the cursor
+  executed nothing since the pre-commit check, which is the common case and costs nothing.
+
+Rows deleted on purpose are not brought back: ``discard`` forgets the events the ORM deletes,
+and the writers skip an event whose integration or run no longer exists (deleted with them).
 
 The cursor is only used through its ``precommit``/``postcommit``/``postrollback`` callback
 queues, so this module can be tested with a stand-in cursor.
@@ -25,6 +29,9 @@ class EventJournal:
         self.rows = {}
         self.restore = restore
         self.replay = replay
+
+        # The cursor's statement count right after the last pre-commit check.
+        self.checked_at = None
 
     def add(self, row_id, row):
         self.rows[row_id] = row
@@ -60,22 +67,39 @@ def restore_now(cr):
         journal.restore(cr, list(journal.rows.values()))
 
 
+def discard(cr, row_ids):
+    """Forget events ``row_ids`` of this transaction: they were deleted on purpose."""
+    journal = cr.postrollback.data.get(KEY)
+    if journal is not None:
+        for row_id in row_ids:
+            journal.rows.pop(row_id, None)
+
+
 def forget(cr):
     """Drop what ``cr`` remembers, e.g. when a test throws its whole transaction away."""
     for queue in (cr.precommit, cr.postcommit, cr.postrollback):
         queue.data.pop(KEY, None)
 
 
+def _statement_count(cr):
+    return getattr(cr, "sql_log_count", None)
+
+
 def _before_commit(cr):
     journal = cr.precommit.data.get(KEY)
     if journal is not None and journal.rows:
         journal.restore(cr, list(journal.rows.values()))
+        journal.checked_at = _statement_count(cr)
 
 
 def _after_commit(cr):
     journal = cr.postcommit.data.get(KEY)
-    if journal is not None and journal.rows:
-        journal.replay(list(journal.rows.values()), only_missing=True)
+    if journal is None or not journal.rows:
+        return
+    count = _statement_count(cr)
+    if count is not None and count == journal.checked_at:
+        return  # nothing ran between the pre-commit check and the commit
+    journal.replay(list(journal.rows.values()), only_missing=True)
 
 
 def _after_rollback(cr):

@@ -1,22 +1,53 @@
 """What a running job knows about itself while ``run_from_to`` works."""
 
+import threading
 from dataclasses import dataclass, field
+
+# The runs executing in this thread, by job id. Only iHub's runner puts them here: it is how
+# contract methods and events know, without trusting a caller's context, that they are called
+# inside a real run of their integration.
+running = threading.local()
+
+
+def progress_by_job():
+    """The ``RunProgress`` of each run this thread executes, by job id."""
+    if not hasattr(running, "jobs"):
+        running.jobs = {}
+    return running.jobs
+
+
+def running_job_id(integration_id):
+    """The id of the run of ``integration_id`` this thread is executing or recording, or None."""
+    for job_id, progress in progress_by_job().items():
+        if progress.integration_id == integration_id:
+            return job_id
+    return None
+
+
+def executing(integration_id):
+    """Whether this thread is inside ``run_from_to`` of a run of ``integration_id``."""
+    return any(
+        p.integration_id == integration_id and p.executing for p in progress_by_job().values()
+    )
 
 
 @dataclass
 class RunProgress:
     """Counts and resume point of one run, kept in memory until they are committed.
 
-    The run's transaction must not write the job row (its heartbeat is written to that row by
-    another connection), so counts live here and are stored when progress is committed and when
-    the run ends.
+    Counts live here and are stored on the job when progress is committed and when the run
+    ends. ``executing`` is true while the integration's code runs; ``lock`` is the run's
+    ``liveness.RunLock``.
     """
 
+    integration_id: int = 0
     processed: int = 0
     succeeded: int = 0
     failed: int = 0
     checkpoint: str | None = None
     savepoint: object = field(default=None, repr=False)
+    lock: object = field(default=None, repr=False)
+    executing: bool = False
     # The values stored by the last commit: what a failure leaves, since the rest is undone.
     committed: dict = field(default_factory=dict)
 

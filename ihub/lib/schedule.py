@@ -48,3 +48,16 @@ def retry_delay(failed_attempts, base=60.0, factor=5.0, ceiling=86400.0, jitter=
     delay = min(base * factor ** (failed_attempts - 1), ceiling)
     spread = (rng or random).uniform(-jitter, jitter)
     return max(0.0, delay * (1 + spread))
+
+
+def runner_budget(time_limit, default=50.0, share=0.5):
+    """Seconds a runner cron keeps starting work.
+
+    ``time_limit`` is what a prefork server gives a cron worker before killing it
+    (``limit_time_real_cron``), None when nothing kills it. The runner stops starting runs, and
+    batched runs pause at their next checkpoint, after ``share`` of it, leaving the rest for
+    the batch in progress to finish.
+    """
+    if not time_limit:
+        return default
+    return max(1.0, min(default, time_limit * share))

@@ -1,7 +1,9 @@
-from odoo import fields, models
+from odoo import _, fields, models
+from odoo.exceptions import AccessError
 
 from odoo.addons.ihub.lib.events import format_details, format_summary, pop_raise_flag
 from odoo.addons.ihub.lib.exceptions import IHubError
+from odoo.addons.ihub.lib.progress import running_job_id
 
 
 class Base(models.AbstractModel):
@@ -15,8 +17,12 @@ class Base(models.AbstractModel):
 
     Each call writes an ``ihub.log`` record that outlives a rollback of the current transaction.
     ``integration`` may be the integration (super) or its sub-record; when omitted, the
-    integration is ``self`` if ``self`` is one, else the one running (context key
-    ``integration_id``, which only ever holds an ``ihub.integration`` id).
+    integration is ``self`` if ``self`` is one, else the one named by the context key
+    ``integration_id`` (which only ever holds an ``ihub.integration`` id; a run sets it).
+
+    Only iHub users write events, and only for integrations they may read; events without an
+    integration are visible to iHub managers only. The run an event belongs to is the one
+    executing in this thread for that integration, never an id taken from the context.
     """
 
     _inherit = "base"
@@ -49,7 +55,7 @@ class Base(models.AbstractModel):
             raise IHubError(log.summary)
         return log
 
-    def _ihub_event(self, level, summary, details, related, integration):
+    def _ihub_event(self, level, summary, details, related, integration, job=None):
         integration = self._ihub_event_integration(integration)
         self._ihub_check_event_access(integration)
         vals = {
@@ -59,6 +65,7 @@ class Base(models.AbstractModel):
             "details": format_details(details),
             "integration_id": integration.id,
             "user_id": self.env.uid,
+            "job_id": job.id if job else running_job_id(integration.id) if integration else False,
         }
         if isinstance(related, models.BaseModel) and related:
             vals["res_model"] = related._name
@@ -74,13 +81,18 @@ class Base(models.AbstractModel):
         return self.env["ihub.integration"]._ihub_to_super(integration)
 
     def _ihub_check_event_access(self, integration):
-        """Only who may read an integration writes its events (once per user and transaction)."""
-        if not integration or self.env.su:
+        """Only iHub users write events, and only for integrations they may read (checked once
+        per user and transaction)."""
+        if self.env.su:
             return
         key = ("ihub.event_access", self.env.uid, integration.id)
-        if key not in self.env.cr.cache:
+        if key in self.env.cr.cache:
+            return
+        if not self.env.user.has_group("ihub.group_ihub_user"):
+            raise AccessError(_("Only iHub users can log integration events."))
+        if integration:
             self.env["ihub.integration"].browse(integration.id).check_access("read")
-            self.env.cr.cache[key] = True
+        self.env.cr.cache[key] = True
 
     def _ihub_is_integration(self):
         """Whether this model is ``ihub.integration`` or one of its sub-models."""
@@ -89,5 +101,5 @@ class Base(models.AbstractModel):
         )
 
     def _ihub_event_extra_values(self):
-        """Hook: more ``ihub.log`` values taken from the running context."""
-        return {"job_id": self.env.context.get("ihub_job_id") or False}
+        """Hook: more ``ihub.log`` values (plain column values) for the event being written."""
+        return {}

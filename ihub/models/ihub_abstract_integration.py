@@ -1,9 +1,24 @@
 from datetime import timedelta
 
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
+from odoo.models import MAGIC_COLUMNS
+
+from odoo.addons.ihub.lib import contract
+from odoo.addons.ihub.lib import progress as run_progress
 
 from .ihub_integration import CREATING_FROM_SUB
 from .ihub_integration_type import FLAGS
+
+# Contract methods and the guard that runs before each (see lib/contract.py). Methods a sub-model
+# does not define are skipped; the next ones are listed so that they are guarded once they land.
+CONTRACT_GUARDS = {
+    "run_from_to": "_ihub_guard_run",
+    "hook": "_ihub_guard_manage",
+    "activate": "_ihub_guard_manage",
+    "deactivate": "_ihub_guard_manage",
+    "test_connection": "_ihub_guard_manage",
+}
 
 
 class AbstractIntegration(models.AbstractModel):
@@ -35,18 +50,29 @@ class AbstractIntegration(models.AbstractModel):
       ``self.ihub_job()``.
     * ``open_settings(self)`` (optional): the action opening its settings; by default its form.
 
+    **Guarded contract methods.** Odoo lets any logged-in user call a model's public methods
+    over RPC. iHub therefore wraps ``run_from_to`` of every sub-model when the registry loads,
+    whatever the override looks like: it only runs when iHub's runner calls it for a running
+    run of that integration (use "Run Manually", or ``odoo.addons.ihub.tests.common`` in
+    tests); ``hook``, ``activate``, ``deactivate`` and ``test_connection`` are wrapped the same
+    way and need an iHub manager with write access. Helpers an author adds should be private
+    (``_name``) so that they cannot be called from outside at all.
+
+    **Names to leave alone.** A sub-model field may not reuse the name of a field of the
+    integration or one of the class attributes above (``delay``, ``description``, the flags,
+    and the names iHub reserves for what comes next: ``base_url``, ``credential_ids``, …): the
+    registry refuses to load with an error naming the field.
+
     It may call ``self.fail()`` to put the integration in the failed state. Its addon defines the
     type in ``data/integration_type.xml`` (``model_name`` = the sub-model), access rights for
     both iHub groups, its form view, and may add a page to the integration form's notebook
     (``ihub.ihub_integration_view_form``, ``//notebook[@name='integration_notebook']``).
 
-    Example::
+    Example (``ihub_demo_integration``, whose tests keep the two equal)::
 
         from datetime import timedelta
 
         from odoo import fields, models
-
-        from odoo.addons.ihub.lib.integration import AbstractIntegration
 
 
         class DemoIntegration(models.Model):
@@ -60,15 +86,35 @@ class AbstractIntegration(models.AbstractModel):
             is_multi_company_compatible = False
             is_singleton = False
             delay = timedelta(seconds=10)
-            description = "<p>A <b>demo</b> integration that only logs what it is asked to do.</p>"
+            description = (
+                "<p>A <b>demo</b> integration without functionality: each run only logs "
+                "the period it was asked to cover. Use it to see how integrations are "
+                "started, run and watched.</p>"
+            )
 
-            a_custom_field = fields.Char(string="Custom Field")
-            fail_run = fields.Boolean(help="Make every run fail, to see how failures look.")
+            a_custom_field = fields.Char(
+                string="Custom Field",
+                help="An example setting that only this kind of integration has.",
+            )
+            fail_run = fields.Boolean(
+                string="Fail Runs", help="Make every run fail, to see how a failure looks."
+            )
 
             def run_from_to(self, _from, _to):
+                self.ensure_one()
                 if self.fail_run:
-                    self.ihub_error(f"Demo run from {_from} to {_to} failed", raise_exception=True)
-                self.ihub_warning(f"Demo run from {_from} to {_to}: nothing to do")
+                    self.ihub_error(
+                        f"Demo run from {_from} to {_to} failed because 'Fail Runs' is set",
+                        raise_exception=True,
+                    )
+                self.ihub_warning(
+                    f"Demo run from {_from} to {_to}: integration just for demonstration",
+                    details={"from": _from, "to": _to, "custom_field": self.a_custom_field},
+                )
+
+            def _cron_log_heartbeat(self):
+                for demo in self.search([("state", "=", "active")]):
+                    demo.ihub_info("Demo heartbeat")
 
     ``AbstractIntegration`` is importable from ``odoo.addons.ihub.lib.integration`` for type
     checks and documentation; a sub-model uses it through ``_inherit``.
@@ -98,6 +144,7 @@ class AbstractIntegration(models.AbstractModel):
 
     @api.model
     def _add_inherited_fields(self):
+        self._ihub_check_field_clashes()
         # The super exposes the flags as fields for its views; a sub-model keeps them as the
         # plain class attributes its author wrote, so they must not be replaced by delegated
         # fields. Mirrors BaseModel._add_inherited_fields otherwise.
@@ -121,19 +168,74 @@ class AbstractIntegration(models.AbstractModel):
                     ),
                 )
 
+    @api.model
+    def _ihub_check_field_clashes(self):
+        if self._abstract or self._name == "ihub.abstract_integration":
+            return
+        integration_fields = self.env["ihub.integration"]._fields
+        shared = {"id", "display_name", "super_id", *MAGIC_COLUMNS}
+        for mixin in ("mail.thread", "mail.activity.mixin", "mail.thread.main.attachment"):
+            if mixin in self.env:
+                shared |= set(self.env[mixin]._fields)
+        own = [name for name, field in self._fields.items() if not field.inherited]
+        clashes = contract.field_clashes(own, integration_fields, allowed=shared)
+        if clashes:
+            raise TypeError(
+                f"{self._name} ({self._original_module}): field(s) {', '.join(clashes)} hide a "
+                "field of ihub.integration or a name iHub reserves (see the docstring of "
+                "ihub.abstract_integration). Rename them in the sub-model."
+            )
+
+    def _register_hook(self):
+        super()._register_hook()
+        if not self._abstract:
+            contract.guard_methods(type(self), CONTRACT_GUARDS)
+
+    def _ihub_guard_run(self, method):
+        """``run_from_to`` runs only inside iHub's runner, for a run of this integration."""
+        for sub in self:
+            if not run_progress.executing(sub.super_id.id):
+                raise AccessError(
+                    _(
+                        "%(method)s of '%(name)s' only runs through iHub's runner: use Run "
+                        "Manually, or wait for its schedule.",
+                        method=method,
+                        name=sub.name,
+                    )
+                )
+
+    def _ihub_guard_manage(self, method):
+        """Managing an integration's link to the other system is for iHub managers."""
+        if self.env.su:
+            return
+        if not self.env.user.has_group("ihub.group_ihub_manager"):
+            raise AccessError(
+                _("Only iHub managers can call %(method)s on integrations.", method=method)
+            )
+        self.check_access("write")
+
     # ---- CRUD
 
     @api.model_create_multi
     def create(self, vals_list):
         integration_type = self.env["ihub.integration.type"]._for_model(self._name)
-        for vals in vals_list:
-            if not vals.get("super_id"):
+        Integration = self.env["ihub.integration"]
+        new_supers = [vals for vals in vals_list if not vals.get("super_id")]
+        if new_supers:
+            # The integrations are created here, with the flag telling them not to create a
+            # sub-record of their own; the sub-model's create (and what it creates) never
+            # sees the flag.
+            super_vals_list = []
+            for vals in new_supers:
                 vals.setdefault("type_id", integration_type.id)
                 vals.setdefault("name", integration_type.name)
-        records = super(AbstractIntegration, self.with_context(**{CREATING_FROM_SUB: True})).create(
-            vals_list
-        )
-        return records.with_env(self.env)
+                super_vals_list.append(
+                    {name: vals.pop(name) for name in list(vals) if name in Integration._fields}
+                )
+            supers = Integration.with_context(**{CREATING_FROM_SUB: True}).create(super_vals_list)
+            for vals, integration in zip(new_supers, supers, strict=True):
+                vals["super_id"] = integration.id
+        return super().create(vals_list)
 
     def unlink(self):
         integrations = self.super_id
@@ -182,7 +284,8 @@ class AbstractIntegration(models.AbstractModel):
 
         ``job.resume_from`` is the checkpoint of the attempt this one retries (or None).
         """
-        return self.env["ihub.job"].sudo().browse(self.env.context.get("ihub_job_id"))
+        self.ensure_one()
+        return self.env["ihub.job"].sudo().browse(run_progress.running_job_id(self.super_id.id))
 
     def run_children(self, _from, _to):
         """Queue a run of each active child integration over the same period."""

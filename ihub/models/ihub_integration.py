@@ -1,12 +1,16 @@
+import logging
 from datetime import timedelta
 
-from odoo import _, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo import SUPERUSER_ID, _, api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
 
-from odoo.addons.ihub.lib.exceptions import IHubError
+from odoo.addons.ihub.lib import progress as run_progress
+from odoo.addons.ihub.lib.exceptions import IHubPermanentError
 from odoo.addons.ihub.lib.schedule import INTERVAL_UNITS, interval_delta, scheduled_window
 
 from .ihub_job import JOB_STATES
+
+_logger = logging.getLogger(__name__)
 
 # The action date holding where the last successful scheduled run stopped.
 WATERMARK_KEY = "ihub_scheduled_until"
@@ -79,8 +83,9 @@ class IHubIntegration(models.Model):
         string="Responsible",
         default=lambda self: self.env.user,
         tracking=True,
-        domain=[("share", "=", False)],
-        help="Who is told when this integration fails.",
+        domain=lambda self: self._run_user_domain(),
+        help="Who is told when this integration fails; the runs have this user's access "
+        "rights unless Run As names someone else.",
     )
     parent_id = fields.Many2one(
         "ihub.integration",
@@ -103,6 +108,13 @@ class IHubIntegration(models.Model):
     )
     last_log_date = fields.Datetime(compute="_compute_log_summary", string="Last Event Date")
     last_error_date = fields.Datetime(compute="_compute_log_summary", string="Last Error")
+    log_count_label = fields.Char(compute="_compute_log_summary", string="Events Shown")
+    recent_log_ids = fields.One2many(
+        "ihub.log", compute="_compute_recent_history", string="Latest Events"
+    )
+    recent_job_ids = fields.One2many(
+        "ihub.job", compute="_compute_recent_history", string="Latest Runs"
+    )
 
     # ---- Schedule and runs
     cron_id = fields.Many2one(
@@ -141,11 +153,15 @@ class IHubIntegration(models.Model):
     run_user_id = fields.Many2one(
         "res.users",
         string="Run As",
-        domain=[("share", "=", False)],
-        help="The user whose access rights the runs have. Empty: the responsible user.",
+        domain=lambda self: self._run_user_domain(),
+        tracking=True,
+        default=lambda self: self._default_run_user(),
+        help="The iHub user whose access rights the runs have. Empty: the responsible user. "
+        "Only settings administrators may choose someone other than themselves.",
     )
     job_ids = fields.One2many("ihub.job", "integration_id", string="Runs")
     job_count = fields.Integer(compute="_compute_job_summary", string="Run Count")
+    job_count_label = fields.Char(compute="_compute_job_summary", string="Runs Shown")
     last_job_id = fields.Many2one("ihub.job", compute="_compute_job_summary", string="Last Run")
     last_job_state = fields.Selection(
         JOB_STATES,
@@ -175,28 +191,45 @@ class IHubIntegration(models.Model):
         for integration in self:
             integration.custom_image = integration.image
 
+    # The history pages of the form and the dashboard show this much; older entries are one
+    # click away (the Events and Runs buttons). Counts stop at COUNT_CAP. Both keep the cost of
+    # showing an integration independent of how long its history is.
+    RECENT_LIMIT = 20
+    COUNT_CAP = 1000
+
     def _compute_log_summary(self):
         stats = {}
         if self.ids:
             self.env["ihub.log"].flush_model()
             self.env.cr.execute(
                 """
-                SELECT integration_id, count(*),
-                       (array_agg(id ORDER BY date DESC, id DESC))[1],
-                       max(date) FILTER (WHERE level = 'error')
-                  FROM ihub_log
-                 WHERE integration_id = ANY(%s)
-              GROUP BY integration_id
+                SELECT integration.id, counted.n, last.id, last_error.date
+                  FROM unnest(%(ids)s) AS integration(id)
+                  LEFT JOIN LATERAL (
+                        SELECT count(*) AS n FROM (
+                            SELECT 1 FROM ihub_log WHERE integration_id = integration.id
+                             LIMIT %(cap)s) capped
+                       ) counted ON TRUE
+                  LEFT JOIN LATERAL (
+                        SELECT id FROM ihub_log WHERE integration_id = integration.id
+                      ORDER BY date DESC, id DESC LIMIT 1
+                       ) last ON TRUE
+                  LEFT JOIN LATERAL (
+                        SELECT date FROM ihub_log
+                         WHERE integration_id = integration.id AND level = 'error'
+                      ORDER BY date DESC LIMIT 1
+                       ) last_error ON TRUE
                 """,
-                [self.ids],
+                {"ids": self.ids, "cap": self.COUNT_CAP + 1},
             )
             stats = {row[0]: row[1:] for row in self.env.cr.fetchall()}
-        last_logs = self.env["ihub.log"].sudo().browse(row[1] for row in stats.values())
+        last_logs = self.env["ihub.log"].sudo().browse(row[1] for row in stats.values() if row[1])
         last_logs.fetch(["summary", "level", "date"])
         for integration in self:
             count, last_id, last_error = stats.get(integration.id, (0, False, False))
             last_log = last_logs.browse(last_id)
             integration.log_count = count
+            integration.log_count_label = self._count_label(count)
             integration.last_log_id = last_log
             integration.last_log_summary = last_log.summary
             integration.last_log_level = last_log.level
@@ -204,13 +237,27 @@ class IHubIntegration(models.Model):
             integration.last_error_date = last_error
 
     def _compute_job_summary(self):
+        stats = {}
+        if self.ids:
+            self.env["ihub.job"].flush_model()
+            self.env.cr.execute(
+                """
+                SELECT integration.id, counted.n, last.id
+                  FROM unnest(%(ids)s) AS integration(id)
+                  LEFT JOIN LATERAL (
+                        SELECT count(*) AS n FROM (
+                            SELECT 1 FROM ihub_job WHERE integration_id = integration.id
+                             LIMIT %(cap)s) capped
+                       ) counted ON TRUE
+                  LEFT JOIN LATERAL (
+                        SELECT id FROM ihub_job WHERE integration_id = integration.id
+                      ORDER BY id DESC LIMIT 1
+                       ) last ON TRUE
+                """,
+                {"ids": self.ids, "cap": self.COUNT_CAP + 1},
+            )
+            stats = {row[0]: row[1:] for row in self.env.cr.fetchall()}
         jobs = self.env["ihub.job"].sudo()
-        counts = dict(
-            jobs._read_group([("integration_id", "in", self.ids)], ["integration_id"], ["__count"])
-        )
-        last = dict(
-            jobs._read_group([("integration_id", "in", self.ids)], ["integration_id"], ["id:max"])
-        )
         watermarks = {
             action_date.integration_id: action_date.date
             for action_date in self.env["ihub.action.date"]
@@ -218,10 +265,26 @@ class IHubIntegration(models.Model):
             .search([("integration_id", "in", self.ids), ("key", "=", WATERMARK_KEY)])
         }
         for integration in self:
-            integration.job_count = counts.get(integration, 0)
-            integration.last_job_id = jobs.browse(last.get(integration))
+            count, last_id = stats.get(integration.id, (0, False))
+            integration.job_count = count
+            integration.job_count_label = self._count_label(count)
+            integration.last_job_id = jobs.browse(last_id)
             integration.last_job_state = integration.last_job_id.state
             integration.scheduled_until = watermarks.get(integration, False)
+
+    @api.model
+    def _count_label(self, count):
+        return f"{self.COUNT_CAP}+" if count > self.COUNT_CAP else str(count)
+
+    def _compute_recent_history(self):
+        for integration in self:
+            domain = [("integration_id", "=", integration.id)]
+            integration.recent_log_ids = self.env["ihub.log"].search(
+                domain, limit=self.RECENT_LIMIT
+            )
+            integration.recent_job_ids = self.env["ihub.job"].search(
+                domain, limit=self.RECENT_LIMIT
+            )
 
     # ---- Constraints
 
@@ -270,6 +333,13 @@ class IHubIntegration(models.Model):
         if self._has_cycle():
             raise ValidationError(_("An integration cannot be its own parent."))
 
+    @api.constrains("run_user_id")
+    def _check_run_user_id(self):
+        for integration in self.filtered("run_user_id"):
+            problem = integration._run_user_problem(integration.run_user_id)
+            if problem:
+                raise ValidationError(problem)
+
     # ---- CRUD
 
     @api.model_create_multi
@@ -279,11 +349,16 @@ class IHubIntegration(models.Model):
             if "company_id" not in vals and integration_type.is_multi_company_compatible:
                 # Such an integration serves every company: it belongs to none.
                 vals["company_id"] = False
-        integrations = super().create(vals_list)
-        if not self.env.context.get(CREATING_FROM_SUB):
+        creating_from_sub = self.env.context.get(CREATING_FROM_SUB)
+        # The flag is for this create only: nothing created below (mail, sub-records) sees it.
+        integrations = super(
+            IHubIntegration, self.with_context(**{CREATING_FROM_SUB: False})
+        ).create(vals_list)
+        integrations._check_run_user_choice()
+        if not creating_from_sub:
             for integration in integrations:
                 self.env[integration.model_name].create({"super_id": integration.id})
-        return integrations
+        return integrations.with_env(self.env)
 
     def write(self, vals):
         if "type_id" in vals and any(i.type_id.id != vals["type_id"] for i in self):
@@ -292,8 +367,13 @@ class IHubIntegration(models.Model):
             )
         if vals.get("active") is False:
             self.filtered("active").action_stop()
+        run_users = {integration: integration._effective_run_user() for integration in self}
         result = super().write(vals)
-        if {"name", "interval_number", "interval_type", "user_id", "run_user_id"} & set(vals):
+        if {"run_user_id", "user_id"} & set(vals):
+            self.filtered(
+                lambda i: i._effective_run_user() != run_users.get(i)
+            )._check_run_user_choice()
+        if {"name", "interval_number", "interval_type"} & set(vals):
             for integration in self.sudo().filtered("cron_id"):
                 integration._ensure_cron(active=integration.cron_id.active)
         return result
@@ -350,21 +430,37 @@ class IHubIntegration(models.Model):
 
     def fail(self, reason=None):
         """Put the integrations in the failed state and tell their responsible users."""
+        self._check_can_operate()
         for integration in self:
             integration.sudo().state = "failed"
             integration._deactivate_cron()
+            integration.sudo().ihub_error(
+                reason or _("Integration failed"), integration=integration
+            )
             body = _("The integration failed and stopped.")
             if reason:
                 body = _("The integration failed and stopped: %(reason)s", reason=reason)
-            partners = integration.user_id.partner_id
-            integration.sudo().message_post(
-                body=body,
-                partner_ids=partners.ids,
-                message_type="notification",
-                subtype_xmlid="mail.mt_comment",
+            integration._notify(
+                lambda i, body=body: i.message_post(
+                    body=body,
+                    partner_ids=i.user_id.partner_id.ids,
+                    message_type="notification",
+                    subtype_xmlid="mail.mt_comment",
+                )
             )
-            integration.ihub_error(reason or _("Integration failed"), integration=integration)
         return True
+
+    def _notify(self, send):
+        """Tell people, through ``send(integration)``, without putting what happened at risk.
+
+        The failure itself (state, cron, event) is already recorded: a failing notification
+        (a mail server refusing, a user without an e-mail) is logged and rolled back alone.
+        """
+        try:
+            with self.env.cr.savepoint():
+                send(self.sudo())
+        except Exception:
+            _logger.exception("iHub could not notify about integration %s", self.id)
 
     def action_start(self):
         """Start the integrations and their children: each runs on its own schedule."""
@@ -376,6 +472,7 @@ class IHubIntegration(models.Model):
                         _("'%(name)s' does not run on a schedule.", name=integration.name)
                     )
                 continue
+            integration._run_user()
             integration.sudo()._ensure_cron(active=True)
             integration.sudo().state = "active"
             # The first run happens now, not at the scheduler's next poll.
@@ -392,7 +489,7 @@ class IHubIntegration(models.Model):
             # Queued scheduled runs and retries belong to the schedule: they stop with it.
             integration.job_ids.filtered(
                 lambda j: j.state == "pending" and j.advances_watermark
-            ).write({"state": "cancelled", "note": _("Cancelled: the integration was stopped.")})
+            )._cancel(_("Cancelled: the integration was stopped."))
         return True
 
     def _deactivate_cron(self):
@@ -465,9 +562,9 @@ class IHubIntegration(models.Model):
         Call it from a parent's ``run_from_to``; the children's runs are linked to the
         parent's run and execute in parallel with each other, each on its own lock.
         """
-        self.check_access("read")
-        parent_job = self.env["ihub.job"].browse(self.env.context.get("ihub_job_id"))
+        self._check_can_operate()
         jobs = self.env["ihub.job"]
+        parent_job = jobs.browse(run_progress.running_job_id(self.id))
         for child in self.sudo().child_ids.filtered("active"):
             jobs |= self.env["ihub.job"]._enqueue(
                 child,
@@ -487,7 +584,9 @@ class IHubIntegration(models.Model):
             "name": _("iHub: %(name)s", name=self.name),
             "interval_number": self.interval_number,
             "interval_type": self.interval_type,
-            "user_id": self._run_user().id,
+            # The cron only queues runs (see _cron_run_scheduled); each run then executes as
+            # the integration's run user.
+            "user_id": SUPERUSER_ID,
             "active": active,
         }
         if self.cron_id:
@@ -509,7 +608,12 @@ class IHubIntegration(models.Model):
 
     @api.model
     def _cron_run_scheduled(self, integration_id):
-        """The integration's cron: queue its scheduled run and run it now if it is free."""
+        """The integration's cron: queue its scheduled run for the job runner.
+
+        It only queues and wakes the runner, so the cron's own row (which Odoo's scheduler
+        locks while the cron executes) is locked for milliseconds: editing, stopping or
+        running the integration by hand never waits for a run.
+        """
         integration = self.sudo().browse(integration_id).exists()
         if not integration or integration.state != "active":
             return
@@ -525,12 +629,7 @@ class IHubIntegration(models.Model):
         if waiting:
             # The waiting run (or its retry) will cover this period too.
             return
-        job = Job._enqueue(integration, "scheduled", advances_watermark=True)
-        job._commit()
-        claimed = job._claim()
-        job._commit()
-        if claimed:
-            claimed._run()
+        Job._enqueue(integration, "scheduled", advances_watermark=True)
 
     def _scheduled_window(self, now):
         """Return the (from, to) period the next scheduled run covers, or None if empty."""
@@ -554,22 +653,78 @@ class IHubIntegration(models.Model):
         self.ensure_one()
         self.fail(reason)
         if self.user_id:
-            self.sudo().activity_schedule(
-                "mail.mail_activity_data_todo",
-                user_id=self.user_id.id,
-                summary=_("Integration %(name)s failed", name=self.name),
-                note=reason,
+            summary = _("Integration %(name)s failed", name=self.name)
+            self._notify(
+                lambda i: i.activity_schedule(
+                    "mail.mail_activity_data_todo",
+                    user_id=i.user_id.id,
+                    summary=summary,
+                    note=reason,
+                )
             )
 
+    @api.model
+    def _default_run_user(self):
+        user = self.env.user
+        if self.env.su or self._run_user_problem(user):
+            return False
+        return user
+
+    @api.model
+    def _run_user_domain(self):
+        ihub_users = self.env.ref("ihub.group_ihub_user")
+        return [("share", "=", False), ("groups_id", "in", ihub_users.ids)]
+
+    def _effective_run_user(self):
+        return self.run_user_id or self.user_id
+
+    @api.model
+    def _run_user_problem(self, user):
+        """Why ``user`` may not run integrations, or None."""
+        if user.id == SUPERUSER_ID or user._is_superuser():
+            return _("Integrations never run as the superuser: choose an iHub user.")
+        if not user.active:
+            return _("%(user)s is archived: choose an active iHub user.", user=user.name)
+        if user.share:
+            return _("%(user)s is a portal user: choose an iHub user.", user=user.name)
+        if not user.has_group("ihub.group_ihub_user"):
+            return _(
+                "%(user)s is not an iHub user: runs need someone who may use iHub.",
+                user=user.name,
+            )
+        return None
+
+    def _check_run_user_choice(self):
+        """Only settings administrators make integrations run as someone else."""
+        if self.env.su or self.env.user.has_group("base.group_system"):
+            return
+        for integration in self:
+            user = integration._effective_run_user()
+            if user and user != self.env.user:
+                raise AccessError(
+                    _(
+                        "Only settings administrators can make '%(name)s' run as another user "
+                        "(%(user)s). Choose yourself as Run As user, or ask an administrator.",
+                        name=integration.name,
+                        user=user.name,
+                    )
+                )
+
     def _run_user(self):
-        user = self.run_user_id or self.user_id
+        """The user runs execute as, checked now (rights change after it was chosen)."""
+        user = self.sudo()._effective_run_user()
         if not user:
-            raise IHubError(
+            raise IHubPermanentError(
                 _(
                     "Integration '%(name)s' has no responsible user: set one (or a Run As user) "
                     "so that its runs have someone's access rights.",
                     name=self.name,
                 )
+            )
+        problem = self._run_user_problem(user)
+        if problem:
+            raise IHubPermanentError(
+                _("'%(name)s' cannot run: %(problem)s", name=self.name, problem=problem)
             )
         return user
 
@@ -579,18 +734,14 @@ class IHubIntegration(models.Model):
         user = self._run_user()
         company = self.company_id or user.company_id
         if company not in user.company_ids:
-            raise IHubError(
+            raise IHubPermanentError(
                 _(
                     "%(user)s, who runs this integration, is not allowed in %(company)s.",
                     user=user.name,
                     company=company.name,
                 )
             )
-        return (
-            self.with_user(user)
-            .with_company(company)
-            .with_context(integration_id=self.id, ihub_job_id=job.id)
-        )
+        return self.with_user(user).with_company(company).with_context(integration_id=self.id)
 
     def _with_descendants(self):
         return self.search([("id", "child_of", self.ids)]) if self else self
@@ -606,15 +757,39 @@ class IHubIntegration(models.Model):
         action["context"] = {"default_integration_id": self.id}
         return action
 
+    def action_open_jobs(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("ihub.ihub_job_action")
+        action["domain"] = [("integration_id", "=", self.id)]
+        action["context"] = {"default_integration_id": self.id}
+        return action
+
     def _check_can_operate(self):
         """iHub users may start, stop and run integrations they can see, not configure them."""
-        self.check_access("read")
+        if self.env.su:
+            return
         if not self.env.user.has_group("ihub.group_ihub_user"):
-            raise UserError(_("Only iHub users can operate integrations."))
+            raise AccessError(_("Only iHub users can operate integrations."))
+        self.check_access("read")
 
     # ---- Action dates
 
     def get_action_date(self, key):
-        """Return the ``ihub.action.date`` named ``key`` of this integration, creating it empty."""
+        """Return the ``ihub.action.date`` named ``key`` of this integration, creating it empty.
+
+        Its runs (and managers) may create and move it; other iHub users only read it.
+        """
         self.ensure_one()
+        if not self.env.su:
+            self.check_access("read")
+            ActionDate = self.env["ihub.action.date"]
+            if not (run_progress.executing(self.id) or ActionDate.has_access("create")):
+                existing = ActionDate.search(
+                    [("integration_id", "=", self.id), ("key", "=", key)], limit=1
+                )
+                if existing:
+                    return existing
+                raise AccessError(
+                    _("Only the integration's runs and iHub managers record action dates.")
+                )
         return self.env["ihub.action.date"]._get_or_create(self, key)

@@ -160,6 +160,21 @@ class IHubIntegrationType(models.Model):
         return integration_types
 
     def write(self, vals):
+        if "model_name" in vals:
+            used = self.filtered(
+                lambda t: (
+                    t.model_name != vals["model_name"]
+                    and t.sudo().with_context(active_test=False).integration_ids
+                )
+            )
+            if used:
+                raise UserError(
+                    _(
+                        "The model of integration type '%(type)s' cannot change: integrations "
+                        "of this type exist, and their settings live in that model.",
+                        type=used[0].name,
+                    )
+                )
         result = super().write(vals)
         if "model_name" in vals:
             self._ensure_company_rule()

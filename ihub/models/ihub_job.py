@@ -7,13 +7,14 @@ import time
 import traceback
 from datetime import timedelta
 
-from odoo import SUPERUSER_ID, _, api, fields, models
+from odoo import SUPERUSER_ID, _, api, fields, models, sql_db
 from odoo.exceptions import UserError
+from odoo.tools import config
 
 from odoo.addons.ihub.lib.exceptions import IHubPermanentError
-from odoo.addons.ihub.lib.heartbeat import Heartbeat
-from odoo.addons.ihub.lib.progress import RunProgress
-from odoo.addons.ihub.lib.schedule import retry_delay
+from odoo.addons.ihub.lib.liveness import RUN_LOCK_SPACE, RunLock, start_watch, worker_is_gone_sql
+from odoo.addons.ihub.lib.progress import RunProgress, progress_by_job, running
+from odoo.addons.ihub.lib.schedule import retry_delay, runner_budget
 
 _logger = logging.getLogger(__name__)
 
@@ -32,32 +33,35 @@ JOB_STATES = [
     ("failed", "Failed"),
     ("cancelled", "Cancelled"),
 ]
-DEFAULT_LEASE_SECONDS = 120
 RUNNER_CODE = "model._cron_run_due_jobs()"
+# While runs execute, the runner looks this often for runs whose worker died.
+RECOVERY_POLL_SECONDS = 5
+# System parameter: seconds a runner cron starts runs (default: from the cron time limit).
+BUDGET_PARAM = "ihub.runner_time_budget"
+# A run lasting longer than this is watched from outside its worker (_watch_if_long).
+WATCH_AFTER_SECONDS = 10
 
-# The progress of the runs executing in this thread, by job id (see RunProgress).
-_running = threading.local()
 
-
-def _progress_by_job():
-    if not hasattr(_running, "jobs"):
-        _running.jobs = {}
-    return _running.jobs
+class _TimeSliceEnded(Exception):
+    """Raised by ``commit_progress`` when the worker's time budget is spent (see _run)."""
 
 
 class IHubJob(models.Model):
     """One run of an integration: why it ran, over which period, how it ended.
 
     Jobs are created by the schedule, by "Run Manually", by retries and by parent runs, queued
-    as *pending*, and executed by Odoo's scheduler (the iHub job runner cron, and each started
-    integration's own cron). At most one job of an integration runs at a time, across all
-    workers and servers: claiming a job locks its integration's row (``_claim``).
+    as *pending*, and executed by Odoo's scheduler through the iHub job runner crons. At most
+    one job of an integration runs at a time, across all workers and servers: claiming a job
+    locks its integration's row (``_claim_next``). A running job's worker holds the job's
+    advisory lock (``lib/liveness.py``); a running job whose lock is free lost its worker.
     """
 
     _name = "ihub.job"
     _description = "Integration Run"
     _order = "id desc"
-    _rec_name = "display_name"
+    # Name searches (the "Run" field of the Events search, many2one autocompletes) look for
+    # the integration's name; a job number is matched too (_search_display_name).
+    _rec_names_search = ["integration_id"]
 
     integration_id = fields.Many2one(
         "ihub.integration", required=True, ondelete="cascade", index=True, readonly=True
@@ -83,8 +87,10 @@ class IHubJob(models.Model):
     priority = fields.Integer(default=10, readonly=True)
     queued_at = fields.Datetime(default=fields.Datetime.now, readonly=True)
     started_at = fields.Datetime(readonly=True)
-    ended_at = fields.Datetime(readonly=True)
-    heartbeat_at = fields.Datetime(string="Last Sign of Life", readonly=True)
+    ended_at = fields.Datetime(readonly=True, index=True)
+    heartbeat_at = fields.Datetime(
+        string="Last Progress", readonly=True, help="When the run last committed its progress."
+    )
     duration = fields.Float(
         compute="_compute_duration",
         store=True,
@@ -109,15 +115,13 @@ class IHubJob(models.Model):
     log_ids = fields.One2many("ihub.log", "job_id", string="Events")
 
     def init(self):
-        # Beats go to a table of their own: the worker's transaction (REPEATABLE READ, like
-        # every Odoo transaction) writes the job row at the end, which a concurrent update of
-        # that row by the heartbeat thread would turn into a serialization failure.
+        # Crash detection used to compare heartbeat clocks in this table; it is no longer used.
+        self.env.cr.execute("DROP TABLE IF EXISTS ihub_job_heartbeat")
+        # The integration form and dashboard read an integration's latest runs.
         self.env.cr.execute(
             """
-            CREATE TABLE IF NOT EXISTS ihub_job_heartbeat (
-                job_id integer PRIMARY KEY,
-                beat_at timestamp without time zone NOT NULL
-            )
+            CREATE INDEX IF NOT EXISTS ihub_job_integration_id_desc_index
+                ON ihub_job (integration_id, id DESC)
             """
         )
 
@@ -134,6 +138,14 @@ class IHubJob(models.Model):
         labels = dict(TRIGGERS)
         for job in self:
             job.display_name = f"{job.integration_id.name} – {labels.get(job.trigger)} #{job.id}"
+
+    @api.model
+    def _search_display_name(self, operator, value):
+        domain = super()._search_display_name(operator, value)
+        number = value.strip().lstrip("#") if isinstance(value, str) else ""
+        if operator in ("ilike", "=", "=ilike") and number.isdigit() and len(number) < 10:
+            domain = ["|", ("id", "=", int(number)), *domain]
+        return domain
 
     # ---- Queueing
 
@@ -183,6 +195,10 @@ class IHubJob(models.Model):
             .search([("model_id.model", "=", self._name), ("code", "=", RUNNER_CODE)])
         )
 
+    def _cancel(self, note):
+        """Cancel these runs (pending ones; one place for every reason to cancel)."""
+        self.sudo().write({"state": "cancelled", "ended_at": fields.Datetime.now(), "note": note})
+
     # ---- Claiming: one running job per integration, whatever the number of workers
 
     @api.model
@@ -190,11 +206,12 @@ class IHubJob(models.Model):
         """Mark the next due pending job running and return it (empty when there is none).
 
         The caller commits. Jobs whose integration is running, or being claimed by another
-        worker right now (its row is locked), are passed over.
+        worker right now (its row is locked), are passed over. The returned job's run lock is
+        held (``_run`` releases it).
         """
         cr = self.env.cr
         self._begin_read_committed()
-        passed_over = [0]
+        passed_over, not_startable = [0], [0]
         while True:
             cr.execute(
                 f"""
@@ -203,6 +220,7 @@ class IHubJob(models.Model):
                  WHERE job.state = 'pending'
                    AND (job.eta IS NULL OR job.eta <= %(now)s)
                    AND job.integration_id != ALL(%(passed_over)s)
+                   AND job.id != ALL(%(not_startable)s)
                    {"AND job.integration_id = ANY(%(only)s)" if integrations is not None else ""}
               ORDER BY job.priority, job.eta NULLS FIRST, job.id
                  LIMIT 1
@@ -210,6 +228,7 @@ class IHubJob(models.Model):
                 """,
                 {
                     "passed_over": passed_over,
+                    "not_startable": not_startable,
                     "only": integrations.ids if integrations else [],
                     "now": fields.Datetime.now(),
                 },
@@ -224,19 +243,7 @@ class IHubJob(models.Model):
             started = job._start()
             if started:
                 return started
-
-    def _claim(self):
-        """Claim this pending job if its integration is free; return it, or empty. The caller
-        commits."""
-        self.ensure_one()
-        self._begin_read_committed()
-        self.env.cr.execute(
-            "SELECT id FROM ihub_job WHERE id = %s AND state = 'pending' FOR UPDATE SKIP LOCKED",
-            [self.id],
-        )
-        if self.env.cr.fetchone() and self._lock_integration():
-            return self._start()
-        return self.browse()
+            not_startable.append(job.id)
 
     def _lock_integration(self):
         """Lock this job's integration row for the claim; False if it is busy."""
@@ -258,69 +265,194 @@ class IHubJob(models.Model):
         values = {
             "state": "running",
             "started_at": now,
-            "heartbeat_at": now,
+            "ended_at": False,
             "worker": f"{socket.gethostname()}:{os.getpid()}",
         }
-        if self.advances_watermark and self.integration_id.state != "active":
-            self.write(
-                {
-                    "state": "cancelled",
-                    "ended_at": now,
-                    "note": _("Cancelled: the integration is no longer active."),
-                }
+        integration = self.integration_id
+        if self.advances_watermark and integration.state != "active":
+            note = _(
+                "Cancelled: the integration is %(state)s, not active.",
+                state=dict(integration._fields["state"].selection)[integration.state],
+            )
+            self._cancel(note)
+            integration._ihub_event(
+                "warning",
+                _("A scheduled run was not started: %(note)s", note=note),
+                None,
+                self,
+                integration,
+                job=self,
             )
             return self.browse()
-        if self.advances_watermark:
-            window = self.integration_id._scheduled_window(now)
+        resume_from = self._resume_checkpoint()
+        # A scheduled run (or its retry) covers up to now; one resuming from a checkpoint keeps
+        # the period its checkpoint belongs to.
+        if self.advances_watermark and not (resume_from and self.date_to):
+            window = integration._scheduled_window(now)
             if window is None:
-                self.write(
-                    {
-                        "state": "cancelled",
-                        "ended_at": now,
-                        "note": _("Skipped: the period to cover is empty."),
-                    }
-                )
+                self._cancel(_("Skipped: the period to cover is empty."))
                 return self.browse()
             values["date_from"], values["date_to"] = window
         self.write(values)
+        self.env.flush_all()
+        lock = RunLock(lambda: sql_db.db_connect(self.env.cr.dbname).cursor(), self.id)
+        if not lock.acquire():
+            # Only a recoverer looking at this id right now could hold it: try again later.
+            self.write({"state": "pending", "started_at": False, "worker": False})
+            return self.browse()
+        progress = RunProgress(integration_id=integration.id, checkpoint=resume_from, lock=lock)
+        if self.checkpoint:
+            # A paused run goes on: its committed counts go on too.
+            progress.add(self.processed_count, self.succeeded_count, self.failed_count)
+            progress.committed = progress.values()
+        progress_by_job()[self.id] = progress
         return self
+
+    def _resume_checkpoint(self):
+        """Where this run resumes: its own checkpoint (it was paused), else its parent's."""
+        if self.checkpoint:
+            return self.checkpoint
+        if self.trigger == "retry" and self.parent_job_id.checkpoint:
+            return self.parent_job_id.checkpoint
+        return None
 
     # ---- Running
 
     def _run(self):
-        """Execute this claimed (running) job and record how it ended. Commits when allowed."""
+        """Execute this claimed (running) job and record how it ended, in a committed state.
+
+        Whatever fails — the integration's code, recording the outcome, the final commit —
+        the job ends failed (and retried per policy) or done, never left running.
+        """
         self.ensure_one()
         job = self.sudo()
-        retried = job.parent_job_id if job.trigger == "retry" else job.browse()
-        progress = RunProgress(checkpoint=retried.checkpoint or None)
-        _progress_by_job()[job.id] = progress
+        progress = progress_by_job().get(job.id) or RunProgress(
+            integration_id=job.integration_id.id, checkpoint=job._resume_checkpoint()
+        )
+        progress_by_job()[job.id] = progress
+        watch = job._watch_if_long()
         try:
-            with job._heartbeat():
-                progress.savepoint = self.env.cr.savepoint()
-                try:
-                    sub = job.integration_id._run_environment(job).sub_id
-                    sub.run_from_to(job.date_from or None, job.date_to or None)
-                    progress.savepoint.close(rollback=False)
-                except Exception as error:
-                    progress.savepoint.close(rollback=True)
-                    self.env["ihub.log"]._restore_rolled_back_events()
-                    job._record_failure(error, traceback.format_exc())
-                else:
-                    job._record_success(progress)
+            outcome = job._execute(progress)
+            try:
+                job._record(outcome, progress)
+                job._commit()
+            except Exception as bookkeeping_error:
+                _logger.warning(
+                    "iHub job %s: recording its end failed; recording it as failed",
+                    job.id,
+                    exc_info=True,
+                )
+                job._rollback_to_last_commit(progress)
+                job._record_failure(bookkeeping_error, traceback.format_exc(), minimal=True)
+                job._commit()
         finally:
-            _progress_by_job().pop(job.id, None)
-            job._commit()
+            watch.cancel()
+            progress_by_job().pop(job.id, None)
+            if progress.lock:
+                progress.lock.release()
         return job
+
+    def _watch_if_long(self):
+        """Once this run has lasted a while, have a process outside this worker watch it.
+
+        Its worker may then be killed (a prefork time limit, an out-of-memory kill); the watch
+        wakes the runner at that moment (``lib/run_watch.py``). Short runs never pay for it.
+        """
+        time_limit = _cron_time_limit()
+        delay = min(WATCH_AFTER_SECONDS, time_limit / 2 if time_limit else WATCH_AFTER_SECONDS)
+        if not self._can_commit():
+            delay = None  # tests: runs are nested in the test's transaction
+        dbname = self.env.cr.dbname
+        orders = {
+            "connect": sql_db.connection_info_for(dbname)[1],
+            "postgres": sql_db.connection_info_for("postgres")[1],
+            "database": dbname,
+            "run_id": self.id,
+            "space": RUN_LOCK_SPACE,
+            "notify_function": os.getenv("ODOO_NOTIFY_FUNCTION", "pg_notify"),
+        }
+
+        def watch():
+            try:
+                start_watch(orders)
+            except Exception:
+                _logger.warning("iHub could not start the watch of run %s", orders["run_id"])
+
+        timer = threading.Timer(delay or 0, watch)
+        timer.daemon = True
+        if delay is not None:
+            timer.start()
+        return timer
+
+    def _execute(self, progress):
+        """Run the integration's code in a savepoint; return ("done"|"paused"|error, tb)."""
+        progress.savepoint = self.env.cr.savepoint()
+        progress.executing = True
+        try:
+            sub = self.integration_id._run_environment(self).sub_id
+            sub.run_from_to(self.date_from or None, self.date_to or None)
+            progress.savepoint.close(rollback=False)
+            return ("done", None)
+        except _TimeSliceEnded:
+            return ("paused", None)
+        except Exception as error:
+            progress.savepoint.close(rollback=True)
+            self.env["ihub.log"]._restore_rolled_back_events()
+            return (error, traceback.format_exc())
+        finally:
+            progress.executing = False
+
+    def _record(self, outcome, progress):
+        status, error_traceback = outcome
+        if status == "done":
+            self._record_success(progress)
+        elif status == "paused":
+            self._record_pause(progress)
+        else:
+            self._record_failure(status, error_traceback)
+
+    def _rollback_to_last_commit(self, progress):
+        """Undo everything since the run's last commit (in tests: since the run started)."""
+        if self._can_commit():
+            self.env.cr.rollback()
+        elif progress.savepoint and not progress.savepoint.closed:
+            progress.savepoint.close(rollback=True)
+        self.env.invalidate_all()
+        progress.processed, progress.succeeded, progress.failed = (
+            progress.committed.get("processed_count", 0),
+            progress.committed.get("succeeded_count", 0),
+            progress.committed.get("failed_count", 0),
+        )
 
     def _record_success(self, progress):
         self.write({"state": "done", "ended_at": fields.Datetime.now(), **progress.values()})
         if self.advances_watermark:
             self.integration_id._move_watermark(self.date_to)
 
-    def _record_failure(self, error, error_traceback):
-        # Only what was committed counts: the rest was rolled back. A job recovered from a dead
-        # worker has no progress here: keep what it committed.
-        progress = _progress_by_job().get(self.id)
+    def _record_pause(self, progress):
+        """The worker's time is up: the job goes back to the queue and resumes from its
+        checkpoint in the next runner cron (see commit_progress)."""
+        self.write(
+            {
+                "state": "pending",
+                "eta": False,
+                **progress.committed,
+                "note": _(
+                    "Paused at checkpoint %(checkpoint)s: the worker's time was up.",
+                    checkpoint=progress.checkpoint,
+                ),
+            }
+        )
+        self._wake_runner()
+
+    def _record_failure(self, error, error_traceback, minimal=False):
+        """Record that the run failed and queue its retry (or fail the integration).
+
+        The job's end, the retry and the integration's state come first; telling people (the
+        chatter message, the to-do) comes last and cannot undo them. ``minimal`` skips the
+        run's uncommitted counts (they were rolled back).
+        """
+        progress = progress_by_job().get(self.id)
         message = str(error) or type(error).__name__
         self.write(
             {
@@ -328,11 +460,18 @@ class IHubJob(models.Model):
                 "ended_at": fields.Datetime.now(),
                 "error_message": message,
                 "error_traceback": error_traceback,
+                # Only what was committed counts: the rest was rolled back. A job recovered
+                # from a dead worker has no progress here: keep what it committed.
                 **(progress.committed if progress else {}),
             }
         )
-        self.integration_id.with_context(ihub_job_id=self.id).ihub_error(
-            _("Run failed: %(error)s", error=message), details=error_traceback, related=self
+        self.integration_id._ihub_event(
+            "error",
+            _("Run failed: %(error)s", error=message),
+            error_traceback,
+            self,
+            self.integration_id,
+            job=self,
         )
         if not self.advances_watermark:
             return
@@ -347,39 +486,18 @@ class IHubJob(models.Model):
             )
             self.integration_id._fail_after_runs(reason)
 
-    def _enqueue_retry(self):
-        wait = timedelta(seconds=retry_delay(self.attempt))
+    def _enqueue_retry(self, attempt=None, wait=None):
+        if wait is None:
+            wait = timedelta(seconds=retry_delay(self.attempt))
         return self._enqueue(
             self.integration_id,
             "retry",
             advances_watermark=self.advances_watermark,
-            attempt=self.attempt + 1,
+            date_from=self.date_from,
+            date_to=self.date_to,
+            attempt=attempt or self.attempt + 1,
             parent_job_id=self.id,
             eta=fields.Datetime.now() + wait,
-        )
-
-    def _heartbeat(self):
-        """Keep the lease of this running job alive from another connection (not in tests)."""
-        if not self._can_commit():
-            return _NoHeartbeat()
-        registry, job_id = self.env.registry, self.id
-
-        def beat():
-            with registry.cursor() as cr:
-                cr.execute(
-                    """
-                    INSERT INTO ihub_job_heartbeat (job_id, beat_at) VALUES (%s, %s)
-                    ON CONFLICT (job_id) DO UPDATE SET beat_at = EXCLUDED.beat_at
-                    """,
-                    [job_id, fields.Datetime.now()],
-                )
-
-        def forget():
-            with registry.cursor() as cr:
-                cr.execute("DELETE FROM ihub_job_heartbeat WHERE job_id = %s", [job_id])
-
-        return Heartbeat(
-            beat, max(1, self._lease_seconds() // 4), name=f"ihub-job-{job_id}", on_exit=forget
         )
 
     def _commit(self):
@@ -411,11 +529,6 @@ class IHubJob(models.Model):
         testing = getattr(threading.current_thread(), "testing", False)
         return not testing and not self.env.registry.in_test_mode()
 
-    @api.model
-    def _lease_seconds(self):
-        value = self.env["ir.config_parameter"].sudo().get_param("ihub.job_lease_seconds")
-        return int(value or DEFAULT_LEASE_SECONDS)
-
     # ---- Progress API for run_from_to (through AbstractIntegration.ihub_job())
 
     def add_counts(self, processed=0, succeeded=0, failed=0):
@@ -425,9 +538,11 @@ class IHubJob(models.Model):
     def commit_progress(self, checkpoint=None):
         """Make the work done so far permanent and visible, and remember where it got to.
 
-        After this, a failure or a crash no longer undoes that work, and the retry can resume
-        from ``checkpoint`` (``job.checkpoint``). In tests nothing is committed, but a failure
-        still keeps the work done before this call.
+        After this, a failure or a crash no longer undoes that work, and the retry resumes
+        from ``checkpoint`` (``job.resume_from``). When the worker's time budget is spent (a
+        prefork server kills cron workers at ``limit_time_real_cron``), the run stops here
+        and the next runner resumes it from ``checkpoint``. In tests nothing is committed, but
+        a failure still keeps the work done before this call.
         """
         progress = self._progress()
         if checkpoint is not None:
@@ -436,6 +551,8 @@ class IHubJob(models.Model):
         progress.committed = progress.values()
         self.sudo().write({"heartbeat_at": fields.Datetime.now(), **progress.committed})
         self._commit()
+        if checkpoint is not None and _slice_deadline() and time.time() > _slice_deadline():
+            raise _TimeSliceEnded()
         progress.savepoint = self.env.cr.savepoint()
 
     @property
@@ -445,73 +562,168 @@ class IHubJob(models.Model):
 
     def _progress(self):
         self.ensure_one()
-        progress = _progress_by_job().get(self.id)
-        if progress is None:
-            raise UserError(_("Job %(job)s is not running in this worker.", job=self.id))
+        progress = progress_by_job().get(self.id)
+        if progress is None or not progress.executing:
+            raise UserError(_("Run %(job)s is not running in this worker.", job=self.id))
         return progress
 
     # ---- Runner cron and recovery
 
     @api.model
-    def _cron_run_due_jobs(self, time_budget=50):
-        """The job runner: recover dead runs, then run due jobs until the budget is spent."""
+    def _cron_run_due_jobs(self, time_budget=None):
+        """The job runner: recover dead runs, then run due jobs until the budget is spent.
+
+        The budget keeps the cron inside the time a prefork server gives a cron worker
+        (``limit_time_real_cron``): no job starts after it, and batched jobs pause at their
+        next checkpoint once it is spent (``commit_progress``).
+        """
         started = time.time()
-        self._recover_stale_jobs()
-        if not self._run_due_jobs(started + time_budget):
-            self._wake_runner()  # budget spent with jobs left: go on in a new cron run
-            return
-        # When this cron run ends, Odoo deletes its triggers dated before the run started, to
-        # the second: a job queued in that second after our last look would wait for the next
-        # poll. Keep looking until that second is over.
-        next_second = math.floor(started) + 1
-        while self._can_commit() and time.time() < next_second:
-            time.sleep(min(0.05, max(0.0, next_second - time.time())))
-            self._run_due_jobs(started + time_budget)
+        time_limit = _cron_time_limit()
+        if time_budget is None:
+            configured = self.env["ir.config_parameter"].sudo().get_param(BUDGET_PARAM)
+            time_budget = float(configured) if configured else runner_budget(time_limit)
+        budget = time_budget
+        # Batched runs pause where a time limit would stop them.
+        running.deadline = started + budget if time_limit else None
+        try:
+            self._recover_dead_jobs()
+            if not self._run_due_jobs(started + budget):
+                self._wake_runner()  # budget spent with jobs left: go on in a new cron run
+                return
+            # When this cron run ends, Odoo deletes its triggers dated before the run started,
+            # to the second: a job queued in that second after our last look would wait for
+            # the next poll. Keep looking until that second is over.
+            next_second = math.floor(started) + 1
+            while self._can_commit() and time.time() < next_second:
+                time.sleep(min(0.05, max(0.0, next_second - time.time())))
+                self._run_due_jobs(started + budget)
+            self._watch_running_jobs()
+        finally:
+            running.deadline = None
 
     @api.model
     def _run_due_jobs(self, deadline):
         """Claim and run due jobs until none is left (True) or ``deadline`` passes (False)."""
         while time.time() < deadline:
             job = self._claim_next()
-            self._commit()
+            try:
+                self._commit()
+            except Exception:
+                self._release_unstarted(job)
+                raise
             if not job:
                 return True
             job._run()
         return False
 
+    def _release_unstarted(self, jobs):
+        for job in jobs:
+            progress = progress_by_job().pop(job.id, None)
+            if progress and progress.lock:
+                progress.lock.release()
+
     @api.model
-    def _recover_stale_jobs(self):
-        """Take back running jobs whose worker stopped beating: fail them, retry per policy."""
-        limit = fields.Datetime.now() - timedelta(seconds=self._lease_seconds())
+    def _watch_running_jobs(self):
+        """While runs execute elsewhere, come back soon to check that their workers live."""
+        self.env.cr.execute("SELECT 1 FROM ihub_job WHERE state = 'running' LIMIT 1")
+        if self.env.cr.fetchone():
+            at = fields.Datetime.now() + timedelta(seconds=RECOVERY_POLL_SECONDS)
+            runner = self.env.ref("ihub.ir_cron_job_runner", raise_if_not_found=False)
+            if runner:
+                runner.sudo()._trigger(at)
+
+    @api.model
+    def _recover_dead_jobs(self):
+        """Take back running jobs whose worker is gone: fail them and retry per policy.
+
+        A worker is gone when nobody holds its run's advisory lock; no clock is compared. A
+        run that committed progress before its worker died is resumed from its checkpoint
+        without spending an attempt: a long run killed at a time limit goes on, not over.
+        """
         self._begin_read_committed()
-        self.env.cr.execute(
-            """
-            SELECT job.id FROM ihub_job job
-              LEFT JOIN ihub_job_heartbeat beat ON beat.job_id = job.id
-             WHERE job.state = 'running'
-               AND GREATEST(job.heartbeat_at, beat.beat_at) < %s
-               FOR UPDATE OF job SKIP LOCKED
-            """,
-            [limit],
-        )
-        stale = self.browse([row[0] for row in self.env.cr.fetchall()])
-        for job in stale.sudo():
-            message = _(
-                "The worker running this job stopped (no sign of life since %(date)s).",
-                date=job.heartbeat_at,
+        cr = self.env.cr
+        cr.execute("SELECT id FROM ihub_job WHERE state = 'running' ORDER BY id")
+        dead = self.browse()
+        for (job_id,) in cr.fetchall():
+            if job_id in progress_by_job():
+                continue  # running in this thread (tests run jobs nested in the runner)
+            cr.execute(worker_is_gone_sql(), [job_id])
+            if not cr.fetchone()[0]:
+                continue
+            # The worker may have ended the run just before: look again, now that we hold it.
+            cr.execute(
+                "SELECT id FROM ihub_job WHERE id = %s AND state = 'running' FOR UPDATE",
+                [job_id],
             )
-            _logger.warning("iHub job %s: %s", job.id, message)
-            job._record_failure(RuntimeError(message), "")
-        self.env.flush_all()
-        self.env.cr.execute(
-            """
-            DELETE FROM ihub_job_heartbeat beat
-             WHERE NOT EXISTS (SELECT 1 FROM ihub_job job
-                                WHERE job.id = beat.job_id AND job.state = 'running')
-            """
-        )
+            if cr.fetchone():
+                dead |= self.browse(job_id)
+        for job in dead.sudo():
+            job._record_dead_worker()
         self._commit()
-        return stale
+        return dead
+
+    def _record_dead_worker(self):
+        message = _("The worker running this job stopped (%(worker)s).", worker=self.worker)
+        _logger.warning("iHub job %s: %s", self.id, message)
+        started_from = self.parent_job_id.checkpoint if self.trigger == "retry" else False
+        progressed = bool(self.checkpoint) and self.checkpoint != started_from
+        if not (progressed and self.advances_watermark):
+            self._record_failure(RuntimeError(message), "")
+            return
+        self.write({"state": "failed", "ended_at": fields.Datetime.now(), "error_message": message})
+        self.integration_id._ihub_event(
+            "warning",
+            _(
+                "Run %(job)s lost its worker after checkpoint %(checkpoint)s; it resumes there.",
+                job=self.id,
+                checkpoint=self.checkpoint,
+            ),
+            None,
+            self,
+            self.integration_id,
+            job=self,
+        )
+        self._enqueue_retry(attempt=self.attempt, wait=timedelta(0))
+
+    # ---- Retention
+
+    @api.model
+    def _ihub_retention_rules(self):
+        """What history is purged, and after how many days (an ``ir.config_parameter``; 0 keeps
+        it forever). Addons that keep more history (processed data, webhook payloads) add
+        their own rules here."""
+        return [
+            # model, date field, parameter, default days, records that may go
+            ("ihub.log", "date", "ihub.event_retention_days", 90, []),
+            (
+                "ihub.job",
+                "ended_at",
+                "ihub.run_retention_days",
+                365,
+                [("state", "in", ("done", "failed", "cancelled"))],
+            ),
+        ]
+
+    @api.model
+    def _cron_purge_history(self, batch_size=5000):
+        """Delete history older than its retention, in batches committed one by one."""
+        params = self.env["ir.config_parameter"].sudo()
+        purged = {}
+        for model, date_field, param, default_days, domain in self._ihub_retention_rules():
+            days = int(params.get_param(param, default_days) or 0)
+            if days <= 0:
+                continue
+            limit = fields.Datetime.now() - timedelta(days=days)
+            Model = self.env[model].sudo().with_context(active_test=False)
+            purged[model] = 0
+            while True:
+                batch = Model.search(domain + [(date_field, "<", limit)], limit=batch_size)
+                if not batch:
+                    break
+                purged[model] += len(batch)
+                batch.unlink()
+                self._commit()
+        return purged
 
     # ---- UI actions
 
@@ -522,19 +734,19 @@ class IHubJob(models.Model):
         for job in self.sudo():
             if job.state not in ("failed", "cancelled"):
                 raise UserError(_("Only failed or cancelled runs can be retried."))
+            if job.advances_watermark and job.integration_id.state != "active":
+                raise UserError(
+                    _(
+                        "'%(name)s' is not active: start it again (Reset first if it failed) "
+                        "and its schedule runs this period again.",
+                        name=job.integration_id.name,
+                    )
+                )
             if job.child_job_ids.filtered(
                 lambda j: j.trigger == "retry" and j.state in ("pending", "running")
             ):
                 raise UserError(_("This run is already being retried."))
-            retries |= self._enqueue(
-                job.integration_id,
-                "retry",
-                date_from=job.date_from,
-                date_to=job.date_to,
-                advances_watermark=job.advances_watermark,
-                attempt=job.attempt + 1,
-                parent_job_id=job.id,
-            )
+            retries |= job._enqueue_retry(wait=timedelta(0))
         return retries
 
     def action_cancel(self):
@@ -542,15 +754,23 @@ class IHubJob(models.Model):
         self.integration_id._check_can_operate()
         if any(job.state != "pending" for job in self):
             raise UserError(_("Only pending runs can be cancelled."))
-        self.sudo().write(
-            {"state": "cancelled", "ended_at": fields.Datetime.now(), "note": _("Cancelled")}
-        )
+        self._cancel(_("Cancelled by %(user)s", user=self.env.user.name))
         return True
 
 
-class _NoHeartbeat:
-    def __enter__(self):
-        return self
+def _cron_time_limit():
+    """Seconds Odoo lets a cron job run before it stops the worker, or None.
 
-    def __exit__(self, *exc_info):
-        return False
+    A prefork server kills a cron worker at ``limit_time_real_cron`` (default:
+    ``limit_time_real``, 120 s); a threaded server reloads itself once a cron thread passed
+    the same limit. Either way the run ends there.
+    """
+    limit = config.get("limit_time_real_cron")
+    if limit is None or limit < 0:
+        limit = config.get("limit_time_real")
+    return limit if limit and limit > 0 else None
+
+
+def _slice_deadline():
+    """When the runner running in this thread must stop starting work, or None."""
+    return getattr(running, "deadline", None)

@@ -83,6 +83,22 @@ class IHubLog(models.Model):
             "target": "current",
         }
 
+    def init(self):
+        # The dashboard and the integration form read an integration's latest events and its
+        # latest error: with these, their cost does not grow with the history.
+        self.env.cr.execute(
+            """
+            CREATE INDEX IF NOT EXISTS ihub_log_integration_date_index
+                ON ihub_log (integration_id, date DESC, id DESC);
+            CREATE INDEX IF NOT EXISTS ihub_log_integration_error_date_index
+                ON ihub_log (integration_id, date DESC) WHERE level = 'error';
+            """
+        )
+
+    def unlink(self):
+        journal.discard(self.env.cr, self.ids)
+        return super().unlink()
+
     # ---- Writing events
 
     @api.model
@@ -139,6 +155,9 @@ _INSERT = """
       LEFT JOIN ihub_integration integration ON integration.id = %(integration_id)s
       LEFT JOIN res_users users ON users.id = %(user_id)s
       LEFT JOIN ihub_job job ON job.id = %(job_id)s
+     -- An event whose integration or run is gone was deleted with it: it stays deleted.
+     WHERE (%(integration_id)s IS NULL OR integration.id IS NOT NULL)
+       AND (%(job_id)s IS NULL OR job.id IS NOT NULL)
     ON CONFLICT (id) DO NOTHING
 """
 
@@ -155,7 +174,7 @@ def _restore_missing(cr, rows):
 
 
 def _replay(registry, rows, only_missing):
-    """Write ``rows`` again through a new transaction; an integration that is gone is left empty."""
+    """Write ``rows`` again through a new transaction (those of deleted integrations excepted)."""
     try:
         with registry.cursor() as cr:
             for row in _missing(cr, rows) if only_missing else rows:

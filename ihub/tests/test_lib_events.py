@@ -1,9 +1,10 @@
 """The event helpers of ihub/lib, without a database."""
 
 import json
-import unittest
 from datetime import datetime
 from decimal import Decimal
+
+from odoo.tests import BaseCase
 
 from odoo.addons.ihub.lib.events import (
     SUMMARY_MAX_LENGTH,
@@ -13,7 +14,7 @@ from odoo.addons.ihub.lib.events import (
 )
 
 
-class TestFormatDetails(unittest.TestCase):
+class TestFormatDetails(BaseCase):
     def test_text_is_kept(self):
         self.assertEqual(format_details("plain"), "plain")
         self.assertEqual(format_details(b"bytes \xff"), "bytes \ufffd")
@@ -43,7 +44,7 @@ class TestFormatDetails(unittest.TestCase):
         self.assertEqual(format_details(42), "42")
 
 
-class TestFormatSummary(unittest.TestCase):
+class TestFormatSummary(BaseCase):
     def test_one_line(self):
         self.assertEqual(format_summary("  two\n lines ", "info"), "two lines")
 
@@ -57,7 +58,7 @@ class TestFormatSummary(unittest.TestCase):
         self.assertTrue(summary.endswith("…"))
 
 
-class TestRaiseFlag(unittest.TestCase):
+class TestRaiseFlag(BaseCase):
     def test_keyword_spelling(self):
         self.assertTrue(pop_raise_flag(False, {"raise": True}))
         self.assertFalse(pop_raise_flag(False, {"raise": False}))

@@ -1,7 +1,6 @@
 """The event journal's bookkeeping, with a stand-in cursor (no database)."""
 
-import unittest
-
+from odoo.tests import BaseCase
 from odoo.tools.misc import Callbacks
 
 from odoo.addons.ihub.lib import journal
@@ -34,7 +33,7 @@ class FakeCursor:
         self.postrollback.run()
 
 
-class TestJournal(unittest.TestCase):
+class TestJournal(BaseCase):
     def setUp(self):
         super().setUp()
         self.cr = FakeCursor()
@@ -90,6 +89,27 @@ class TestJournal(unittest.TestCase):
         journal.forget(self.cr)
         self.cr.rollback()
         self.assertEqual(self.calls, [])
+
+    def test_commit_with_no_statement_after_the_check_is_not_checked_again(self):
+        self.cr.sql_log_count = 0
+        self.remember(1)
+        self.cr.commit()  # pylint: disable=invalid-commit
+        self.assertEqual(self.calls, [("restore", [1])])
+
+    def test_commit_with_statements_after_the_check_is_checked_again(self):
+        self.cr.sql_log_count = 0
+        self.remember(1)
+        self.cr.flush()  # the check runs here (a flushing savepoint opens) ...
+        self.cr.sql_log_count += 1  # ... then e.g. ROLLBACK TO SAVEPOINT
+        self.cr.commit()  # pylint: disable=invalid-commit
+        self.assertEqual(self.calls, [("restore", [1]), ("replay", [1], True)])
+
+    def test_discarded_events_are_not_written_back(self):
+        self.remember(1)
+        self.remember(2)
+        journal.discard(self.cr, [1])
+        self.cr.rollback()
+        self.assertEqual(self.calls, [("replay", [2], False)])
 
     def test_restore_now_uses_the_transaction_journal(self):
         self.remember(1)

@@ -27,12 +27,14 @@ class DemoIntegration(models.Model):
     # A scheduled run covers the time up to 10 seconds ago.
     delay = timedelta(seconds=10)
     description = (
-        "<p>A <b>demo</b> integration without functionality: each run only logs the period it "
-        "was asked to cover. Use it to see how integrations are started, run and watched.</p>"
+        "<p>A <b>demo</b> integration without functionality: each run only logs "
+        "the period it was asked to cover. Use it to see how integrations are "
+        "started, run and watched.</p>"
     )
 
     a_custom_field = fields.Char(
-        string="Custom Field", help="An example setting that only this kind of integration has."
+        string="Custom Field",
+        help="An example setting that only this kind of integration has.",
     )
     fail_run = fields.Boolean(
         string="Fail Runs", help="Make every run fail, to see how a failure looks."

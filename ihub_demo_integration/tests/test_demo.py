@@ -1,11 +1,12 @@
 import base64
 from datetime import datetime
 
+from odoo.exceptions import AccessError
 from odoo.tests import TransactionCase, new_test_user
 from odoo.tools.misc import file_path
 
 from odoo.addons.ihub.lib import journal
-from odoo.addons.ihub.lib.exceptions import IHubError
+from odoo.addons.ihub.tests.common import run_integration
 
 
 class TestDemoIntegration(TransactionCase):
@@ -60,10 +61,16 @@ class TestDemoIntegration(TransactionCase):
             ["error", "error"],
             "the demo's own error and the run failure",
         )
-        with self.assertRaises(IHubError):
-            self.demo.with_context(integration_id=self.demo.super_id.id).run_from_to(
-                datetime(2026, 5, 1), datetime(2026, 5, 2)
-            )
+
+    def test_run_from_to_only_runs_through_the_runner(self):
+        with self.assertRaisesRegex(AccessError, "only runs through iHub's runner"):
+            self.demo.with_user(self.user).run_from_to(datetime(2026, 5, 1), datetime(2026, 5, 2))
+        self.assertFalse(self.demo.log_ids, "nothing ran")
+        job = run_integration(
+            self.demo.with_user(self.user), datetime(2026, 5, 1), datetime(2026, 5, 2)
+        )
+        self.assertEqual(job.state, "done")
+        self.assertEqual(self.demo.log_ids.job_id, job)
 
     def test_shipped_cron_logs_a_heartbeat_for_active_demos(self):
         self.demo.super_id.with_user(self.user).action_start()

@@ -21,7 +21,13 @@ from .common import (
     repo_addons,
     say,
 )
-from .dbserver import DbSettings, configured_server, drop_database, module_states
+from .dbserver import (
+    DbSettings,
+    clone_database,
+    configured_server,
+    drop_database,
+    module_states,
+)
 
 ADMIN_LOGIN = ADMIN_PASSWORD = "admin"  # what Odoo gives the admin of a database made by -i
 
@@ -119,16 +125,28 @@ def cmd_test(args) -> int:
     db = database_settings(env)
     options = odoo.machine_options(env.extra_addons_paths, db, args.database)
     conf = odoo.write_config(odoo.TEST_RUNTIME_CONF, options, base=odoo.TEST_CONF)
-    say(f"dropping and recreating test database '{args.database}'")
-    drop_database(db, args.database)
-    shutil.rmtree(odoo.DATA_DIR / "filestore" / args.database, ignore_errors=True)
+    # The addons are installed once, in a template; the test database and the tests that need
+    # a fresh database of their own (IHUB_TEST_TEMPLATE) are copies of it.
+    template = f"{args.database}_template"
+    say(f"dropping and recreating test databases '{template}' and '{args.database}'")
+    for name in (template, args.database):
+        drop_database(db, name)
+        shutil.rmtree(odoo.DATA_DIR / "filestore" / name, ignore_errors=True)
     addons = repo_addons()
-    odoo.install_modules(conf, db, args.database, addons, "-i", log_level="warn")
+    odoo.install_modules(conf, db, template, addons, "-i", log_level="warn")
+    clone_database(db, template, args.database)
+    filestore = odoo.DATA_DIR / "filestore"
+    if (filestore / template).is_dir():
+        shutil.copytree(filestore / template, filestore / args.database)
     cmd = _pytest_command(conf, args.database, addons, args.pytest_args)
     say(f"running: {shlex.join(cmd)}")
     start = time.monotonic()
     code = subprocess.run(
-        cmd, cwd=REPO_ROOT, env=child_env(), stdin=subprocess.DEVNULL, check=False
+        cmd,
+        cwd=REPO_ROOT,
+        env={**child_env(), "IHUB_TEST_TEMPLATE": template},
+        stdin=subprocess.DEVNULL,
+        check=False,
     ).returncode
     say(f"pytest took {time.monotonic() - start:.1f} s and exited with {code}")
     if code == 5:

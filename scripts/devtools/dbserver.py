@@ -132,6 +132,23 @@ def drop_database(settings: DbSettings, name: str) -> None:
         conn.close()
 
 
+def clone_database(settings: DbSettings, template: str, name: str) -> None:
+    """Create database ``name`` as a copy of ``template`` (which nobody may be connected to)."""
+    from psycopg2 import sql  # noqa: PLC0415
+
+    drop_database(settings, name)
+    conn = _connect(settings)
+    try:
+        with conn.cursor() as cr:
+            cr.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(name), sql.Identifier(template)
+                )
+            )
+    finally:
+        conn.close()
+
+
 def module_states(settings: DbSettings, name: str, modules: tuple[str, ...]) -> dict[str, str]:
     """State of each module in database ``name`` ({} if it is not an Odoo database)."""
     if not database_exists(settings, name):

@@ -3,9 +3,11 @@
 import time
 from datetime import timedelta
 
-from odoo import fields, models
+from odoo import api, fields, models
 
 from odoo.addons.ihub.lib.exceptions import IHubPermanentError
+
+TEST_TYPE = "test_ihub.integration_type_test"
 
 
 class FakeIntegration(models.Model):
@@ -26,6 +28,23 @@ class FakeIntegration(models.Model):
     fail_at_batch = fields.Integer(help="Raise in this batch (1-based).")
     batches_done = fields.Integer()
     sleep_seconds = fields.Float(help="Take this long, so that concurrent runs would overlap.")
+    batch_sleep_seconds = fields.Float(help="Take this long in each batch.")
+    record_action_date = fields.Char(help="Record this action date key during the run.")
+    companion_id = fields.Many2one(
+        "ihub.integration", help="An integration this one created for itself (see create)."
+    )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        # An author's create that creates another integration: it must get its sub-record.
+        for vals in vals_list:
+            if vals.pop("create_companion", False):
+                vals["companion_id"] = (
+                    self.env["ihub.integration"]
+                    .create({"name": "Companion", "type_id": self.env.ref(TEST_TYPE).id})
+                    .id
+                )
+        return super().create(vals_list)
 
     def run_from_to(self, _from, _to):
         context_integration = self.env.context.get("integration_id")
@@ -42,8 +61,11 @@ class FakeIntegration(models.Model):
             raise IHubPermanentError("credentials refused")
         if self.raise_error:
             raise ValueError("test failure")
+        if self.record_action_date:
+            self.get_action_date(self.record_action_date).date = _to
         job = self.ihub_job()
         for batch in range(int(job.resume_from or 0), self.batch_count):
+            time.sleep(self.batch_sleep_seconds)
             self.sudo().batches_done += 1
             job.add_counts(processed=10, succeeded=9, failed=1)
             if batch + 1 == self.fail_at_batch:

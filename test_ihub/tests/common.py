@@ -4,6 +4,7 @@ from odoo import Command
 from odoo.tests import TransactionCase, new_test_user
 
 from odoo.addons.ihub.lib import journal
+from odoo.addons.ihub.tests.common import run_due_jobs
 
 
 class IHubCase(TransactionCase):
@@ -59,4 +60,15 @@ class IHubCase(TransactionCase):
 
     def run_due_jobs(self):
         """What the job runner cron does, in the test transaction."""
-        self.env["ihub.job"]._cron_run_due_jobs()
+        run_due_jobs(self.env)
+
+    def claim(self, job):
+        """Have this worker claim ``job`` (due, of a free integration), as the runner does."""
+        claimed = self.env["ihub.job"]._claim_next(job.integration_id)
+        self.assertEqual(claimed, job, "the job was claimed")
+        self.addCleanup(self.env["ihub.job"]._release_unstarted, claimed)
+        return claimed
+
+    def kill_worker(self, job):
+        """What a worker's death leaves of its claimed run: the run row, no lock, no progress."""
+        self.env["ihub.job"]._release_unstarted(job)

@@ -1,52 +1,35 @@
-"""Concurrency with real transactions: cursors racing, and two Odoo servers on one database."""
+"""Concurrency with real transactions: cursors racing, real servers (threaded and prefork),
+workers killed, paused or given a wrong clock.
+
+Expected outcomes per server mode, which the tests below check:
+
+* a worker that dies (SIGKILL, a crash) releases its run's lock with its connection: the next
+  runner (on any server) fails the run and queues its retry within seconds;
+* a paused worker (SIGSTOP) in a threaded server is alive: its connection and run lock stay,
+  nobody takes its run over, and it finishes the run once resumed;
+* in a prefork server, a cron worker that passes ``limit_time_real_cron`` is killed by the
+  master: like any dead worker, its run is recovered within seconds; a batched run pauses at
+  its next checkpoint before the limit and goes on from there instead;
+* clocks are never compared: a recoverer whose clock is days ahead sees a live run as live.
+"""
 
 import logging
 import os
-import re
 import signal
-import socket
-import subprocess
-import sys
 import tempfile
+import threading
 import time
-import urllib.request
-from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from freezegun import freeze_time
 
 from odoo import SUPERUSER_ID, api
-from odoo.tools import config
 
-from .common import IHubCase
+from .servers import RealTransactions, ServerCase
 
 _logger = logging.getLogger(__name__)
 
 MANUAL_JOBS_PER_INTEGRATION = 5
-
-
-class RealTransactions(IHubCase):
-    """Data committed through cursors of their own, deleted again after the test."""
-
-    @contextmanager
-    def transaction(self):
-        with self.registry.cursor() as cr:
-            yield api.Environment(cr, SUPERUSER_ID, {})
-
-    def create_committed_integrations(self, count, **vals):
-        with self.transaction() as env:
-            integrations = (
-                env["ihub.integration.test"]
-                .create([{"name": f"Race {i}", **vals} for i in range(count)])
-                .super_id
-            )
-            ids = integrations.ids
-        self.addCleanup(self.delete_committed, ids)
-        return ids
-
-    def delete_committed(self, integration_ids):
-        with self.transaction() as env:
-            integrations = env["ihub.integration"].browse(integration_ids).exists()
-            integrations.cron_id.unlink()
-            integrations.unlink()
 
 
 class TestClaimRace(RealTransactions):
@@ -57,6 +40,7 @@ class TestClaimRace(RealTransactions):
             for day in (1, 2):
                 integration._run_manually(datetime(2026, 1, day), datetime(2026, 1, day + 1))
         cr_a, cr_b = self.registry.cursor(), self.registry.cursor()
+        claimed_a = None
         try:
             jobs_a = api.Environment(cr_a, SUPERUSER_ID, {})["ihub.job"]
             jobs_b = api.Environment(cr_b, SUPERUSER_ID, {})["ihub.job"]
@@ -70,154 +54,119 @@ class TestClaimRace(RealTransactions):
             cr_b.rollback()
             # Once A's claim is committed, B sees the integration running and still waits.
             self.assertFalse(jobs_b._claim_next(only.with_env(jobs_b.env)))
-            self.assertFalse(
-                jobs_b.search(
-                    [("state", "=", "pending"), ("integration_id", "=", integration_id)]
-                )._claim()
-            )
             cr_b.rollback()
             self.assertEqual(
                 jobs_b.search([("integration_id", "=", integration_id)]).mapped("state"),
                 ["pending", "running"],
             )
+            # A's worker is alive (it holds the run's lock): B's recovery leaves its run alone.
+            self.assertFalse(jobs_b._recover_dead_jobs())
         finally:
+            if claimed_a:
+                jobs_a._release_unstarted(claimed_a)
             for cr in (cr_a, cr_b):
                 cr.rollback()
                 cr.close()
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class ServerCase(RealTransactions):
-    """Starts real Odoo servers (cron threads on) on the test database."""
-
-    def start_server(self, logfile):
-        command = [
-            sys.executable,
-            "-m",
-            "odoo",
-            "server",
-            "-c",
-            config.rcfile,
-            "-d",
-            self.env.cr.dbname,
-            "--db-filter",
-            f"^{self.env.cr.dbname}$",
-            "--addons-path",
-            config["addons_path"],
-            "--http-port",
-            str(port := free_port()),
-            "--http-interface",
-            "127.0.0.1",
-            "--max-cron-threads",
-            "2",
-            "--workers",
-            "0",
-            "--log-level",
-            "warn",
-        ]
-        for key in ("db_host", "db_port", "db_user", "db_password"):
-            if config.get(key):
-                command += [f"--{key}", str(config[key])]
-        process = subprocess.Popen(
-            command, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        self.addCleanup(self.stop_server, process)
-        self.wait_until_serving(process, port)
-        return process
-
-    def wait_until_serving(self, process, port, timeout=60):
-        """Wait until the server answers with the database loaded.
-
-        Its cron threads only look for work when woken (a cron trigger's NOTIFY) or once a
-        minute, and only in databases already loaded: wake them once it is up.
-        """
-        deadline = time.monotonic() + timeout
-        url = f"http://127.0.0.1:{port}/web/login?db={self.env.cr.dbname}"
-        while time.monotonic() < deadline:
-            self.assertIsNone(process.poll(), "the server stopped")
-            try:
-                with urllib.request.urlopen(url, timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            self.fail("the server did not start")
+class TestRecordingNeverLeavesHalfStates(RealTransactions):
+    def test_final_commit_failing_on_a_concurrent_edit_ends_failed_and_retried(self):
+        (integration_id,) = self.create_committed_integrations(1, sleep_seconds=1.5)
         with self.transaction() as env:
-            env["ihub.job"]._wake_runner()
+            integration = env["ihub.integration"].browse(integration_id)
+            integration.state = "active"
+            integration.get_action_date("ihub_scheduled_until").date = datetime(2026, 1, 1)
+            job_id = env["ihub.job"]._enqueue(integration, "scheduled", advances_watermark=True).id
+        outcome = {}
 
-    def stop_server(self, process):
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        def worker():
+            with self.registry.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                job = env["ihub.job"]._claim_next(env["ihub.integration"].browse(integration_id))
+                env["ihub.job"]._commit()
+                outcome["claimed"] = job.id
+                with (
+                    self.assertLogs("odoo.sql_db", "ERROR"),  # the failed UPDATE, logged by Odoo
+                    self.assertLogs("odoo.addons.ihub.models.ihub_job", "WARNING") as logged,
+                ):
+                    job._run()
+                outcome["logged"] = logged.output
 
-    @staticmethod
-    def ihub_errors(server_log):
-        """Logged errors that concern iHub (Odoo's own crons also run on these servers)."""
-        entries = re.split(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ )", server_log)
-        ihub_code = re.compile(r"odoo\.addons\.(test_)?ihub|/(test_)?ihub/|iHub")
-        return [e for e in entries if " ERROR " in e and ihub_code.search(e)]
-
-    @staticmethod
-    def read_log(log):
-        log.flush()
-        log.seek(0)
-        return log.read()
+        thread = threading.Thread(target=worker)
+        thread.start()
+        time.sleep(0.7)  # the run is in its sleep: a manager corrects the watermark meanwhile
+        with self.transaction() as env:
+            integration = env["ihub.integration"].browse(integration_id)
+            integration.get_action_date("ihub_scheduled_until").date = datetime(2026, 2, 1)
+        thread.join(timeout=60)
+        self.assertEqual(outcome.get("claimed"), job_id)
+        self.assertIn("recording its end failed", outcome["logged"][0])
+        with self.transaction() as env:
+            job = env["ihub.job"].browse(job_id)
+            self.assertEqual(job.state, "failed", "ended, not left running")
+            self.assertIn("serialize", job.error_message)
+            self.assertEqual(job.child_job_ids.trigger, "retry")
+            self.assertEqual(
+                job.integration_id.get_action_date("ihub_scheduled_until").date,
+                datetime(2026, 2, 1),
+                "the manager's correction stands",
+            )
 
 
 class TestTwoServers(ServerCase):
-    """Two real Odoo servers with cron threads race on the same integrations."""
+    """Two real Odoo servers race on the same integrations, threaded and prefork."""
 
     def test_every_due_window_runs_exactly_once(self):
+        self.run_two_servers(workers=0)
+
+    def test_every_due_window_runs_exactly_once_in_prefork_servers(self):
+        self.run_two_servers(workers=2)
+
+    def run_two_servers(self, workers):
         ids = self.create_committed_integrations(4, sleep_seconds=0.2, interval_type="minutes")
         (refused_id,) = self.create_committed_integrations(1, raise_permanent=True)
         with self.transaction() as env:
             integrations = env["ihub.integration"].browse(ids)
             (integrations | integrations.browse(refused_id)).action_start()
-            runner = env.ref("ihub.ir_cron_job_runner")
-            extra_runner = runner.copy({"name": "iHub: second job runner", "active": True})
-            self.addCleanup(self.delete_crons, extra_runner.id)
             for integration in integrations:
                 for day in range(1, MANUAL_JOBS_PER_INTEGRATION + 1):
                     integration._run_manually(datetime(2026, 1, day), datetime(2026, 1, day + 1))
 
         with tempfile.TemporaryFile("w+") as log:
-            servers = [self.start_server(log) for _ in range(2)]
-            deadline = time.monotonic() + 240
-            while time.monotonic() < deadline and not (
-                self.all_done(ids) and self.failed(refused_id)
-            ):
-                self.assertTrue(all(s.poll() is None for s in servers), self.read_log(log))
-                time.sleep(1)
+            servers = [self.start_server(log, workers=workers) for _ in range(2)]
+            # Editing, stopping and running integrations by hand while their runs execute
+            # never meets a locked cron (the crons only queue runs).
+            for integration_id in ids[:2]:
+                with self.transaction() as env:
+                    env["ihub.integration"].browse(integration_id).write(
+                        {"name": f"Edited {integration_id}", "interval_number": 2}
+                    )
+            self.wait_for(
+                lambda env: self.all_done(env, ids) and self.failed(env, refused_id),
+                servers,
+                timeout=240,
+                message=f"every run done\n{self.read_log(log)[-3000:]}",
+            )
             for server in servers:
                 self.stop_server(server)
             server_log = self.read_log(log)
 
         with self.transaction() as env:
             jobs = env["ihub.job"].search([("integration_id", "in", ids)])
-            self.assertTrue(self.all_done(ids), f"runs left undone:\n{server_log[-3000:]}")
             self.assertNotIn("could not serialize", server_log)
             self.assertEqual(self.ihub_errors(server_log), [])
             for sub in env["ihub.integration"].browse(ids).sub_id:
                 own = jobs.filtered(lambda j, sub=sub: j.integration_id == sub.super_id)
                 self.check_integration(sub, own)
-            # A permanent error inside the integration's own cron: failed at once, not retried,
-            # its cron switched off or left to find the integration failed.
+            # A permanent error: failed at once, not retried, its cron switched off.
             refused = env["ihub.integration"].browse(refused_id)
             self.assertEqual(refused.state, "failed")
             self.assertEqual(refused.job_ids.mapped("state"), ["failed"])
             self.assertTrue(refused.activity_ids)
-            workers = set(jobs.mapped("worker"))
-            _logger.info("%s runs on %s worker process(es): %s", len(jobs), len(workers), workers)
+            workers_seen = set(jobs.mapped("worker"))
+            _logger.info("%s runs on %s worker process(es)", len(jobs), len(workers_seen))
+            if workers:
+                self.assertGreater(len(workers_seen), 1, "prefork cron workers shared the runs")
 
     def check_integration(self, sub, jobs):
         manual = jobs.filtered(lambda j: j.trigger == "manual")
@@ -236,80 +185,125 @@ class TestTwoServers(ServerCase):
             sub.super_id.get_action_date("ihub_scheduled_until").date, scheduled.date_to
         )
 
-    def all_done(self, ids):
+    @staticmethod
+    def all_done(env, ids):
+        states = env["ihub.job"].search([("integration_id", "in", ids)]).mapped("state")
+        expected = len(ids) * (MANUAL_JOBS_PER_INTEGRATION + 1)
+        return len(states) == expected and set(states) == {"done"}
+
+    @staticmethod
+    def failed(env, integration_id):
+        return env["ihub.integration"].browse(integration_id).state == "failed"
+
+
+class TestDeadAndLiveWorkers(ServerCase):
+    """Killed, paused and time-limited workers; recovery never trusts a clock."""
+
+    def queue_scheduled_run(self, **vals):
+        (integration_id,) = self.create_committed_integrations(1, **vals)
         with self.transaction() as env:
-            states = env["ihub.job"].search([("integration_id", "in", ids)]).mapped("state")
-            return len(states) == len(ids) * (MANUAL_JOBS_PER_INTEGRATION + 1) and set(states) == {
-                "done"
-            }
-
-    def failed(self, integration_id):
-        with self.transaction() as env:
-            return env["ihub.integration"].browse(integration_id).state == "failed"
-
-    def delete_crons(self, *cron_ids):
-        with self.transaction() as env:
-            env["ir.cron"].browse(cron_ids).unlink()
-
-
-class TestCrashRecovery(ServerCase):
-    """A worker killed with SIGKILL mid-run: another server takes its job back."""
-
-    def test_killed_worker_job_is_recovered_within_the_lease(self):
-        (integration_id,) = self.create_committed_integrations(1, sleep_seconds=120)
-        with self.transaction() as env:
-            env["ir.config_parameter"].set_param("ihub.job_lease_seconds", "6")
             integration = env["ihub.integration"].browse(integration_id)
             integration.state = "active"  # started, without a cron of its own to race with
-            job = env["ihub.job"]._enqueue(integration, "scheduled", advances_watermark=True)
-            job_id = job.id
-        self.addCleanup(self.reset_lease)
+            job_id = env["ihub.job"]._enqueue(integration, "scheduled", advances_watermark=True).id
+        return integration_id, job_id
 
+    @staticmethod
+    def state(env, job_id):
+        return env["ihub.job"].browse(job_id).state
+
+    def test_killed_worker_run_is_recovered_by_another_server(self):
+        integration_id, job_id = self.queue_scheduled_run(sleep_seconds=120)
         with tempfile.TemporaryFile("w+") as log:
             doomed = self.start_server(log)
-            self.wait_for(lambda env: env["ihub.job"].browse(job_id).state == "running", doomed)
-            self.wait_for(lambda env: self.beats(env, job_id), doomed)
+            self.wait_for(lambda env: self.state(env, job_id) == "running", [doomed])
             os.killpg(doomed.pid, signal.SIGKILL)
             doomed.wait()
             killed_at = time.monotonic()
-            with self.transaction() as env:
-                self.assertEqual(env["ihub.job"].browse(job_id).state, "running", "left behind")
-                env["ihub.job"]._wake_runner()
             survivor = self.start_server(log)
-            self.wait_for(lambda env: env["ihub.job"].browse(job_id).state == "failed", survivor)
+            self.wait_for(lambda env: self.state(env, job_id) == "failed", [survivor])
             recovered_after = time.monotonic() - killed_at
             server_log = self.read_log(log)
-
         with self.transaction() as env:
             job = env["ihub.job"].browse(job_id)
             self.assertIn("stopped", job.error_message)
             self.assertEqual(job.child_job_ids.trigger, "retry", "retried like any failure")
             self.assertFalse(
-                env["ihub.integration"]
-                .browse(integration_id)
-                .get_action_date("ihub_scheduled_until")
-                .date,
+                job.integration_id.get_action_date("ihub_scheduled_until").date,
                 "the schedule did not move",
             )
-            self.assertFalse(self.beats(env, job_id), "heartbeat cleaned up")
         self.assertEqual(self.ihub_errors(server_log), [])
-        _logger.info("job of a killed worker recovered %.1f s after the kill", recovered_after)
+        _logger.info("run of a killed worker recovered %.1f s after the kill", recovered_after)
 
-    def wait_for(self, condition, server, timeout=90):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.assertIsNone(server.poll(), "the server stopped")
-            with self.transaction() as env:
-                if condition(env):
-                    return
-            time.sleep(0.5)
-        self.fail("timed out waiting for the servers")
-
-    @staticmethod
-    def beats(env, job_id):
-        env.cr.execute("SELECT beat_at FROM ihub_job_heartbeat WHERE job_id = %s", [job_id])
-        return env.cr.fetchall()
-
-    def reset_lease(self):
+    def test_paused_worker_keeps_its_run_whatever_the_recoverer_clock_says(self):
+        integration_id, job_id = self.queue_scheduled_run(sleep_seconds=4)
+        with tempfile.TemporaryFile("w+") as log:
+            server = self.start_server(log)
+            self.wait_for(lambda env: self.state(env, job_id) == "running", [server])
+            os.killpg(server.pid, signal.SIGSTOP)
+            try:
+                # A recoverer whose clock is days ahead, looking while the worker is frozen.
+                with freeze_time(datetime.now() + timedelta(days=3)), self.transaction() as env:
+                    self.assertFalse(env["ihub.job"]._recover_dead_jobs())
+                time.sleep(5)  # longer than the whole run would take
+                with self.transaction() as env:
+                    self.assertFalse(env["ihub.job"]._recover_dead_jobs())
+                    self.assertEqual(self.state(env, job_id), "running")
+            finally:
+                os.killpg(server.pid, signal.SIGCONT)
+            self.wait_for(lambda env: self.state(env, job_id) == "done", [server])
+            server_log = self.read_log(log)
         with self.transaction() as env:
-            env["ir.config_parameter"].set_param("ihub.job_lease_seconds", False)
+            sub = env["ihub.integration"].browse(integration_id).sub_id
+            self.assertEqual(len(sub.calls.splitlines()), 1, "ran once, never twice")
+            self.assertEqual(
+                len(env["ihub.job"].search([("integration_id", "=", integration_id)])), 1
+            )
+        self.assertEqual(self.ihub_errors(server_log), [])
+
+    # Odoo's prefork cron workers ping their watchdog only between two polls (up to 60 s
+    # apart): a limit_time_real_cron under about 70 s kills idle workers too. The tests keep
+    # Odoo's limits realistic and kill the worker themselves, as the master does.
+
+    def test_prefork_worker_killed_mid_run_is_recovered_within_seconds(self):
+        integration_id, job_id = self.queue_scheduled_run(sleep_seconds=120, max_attempts=2)
+        with tempfile.TemporaryFile("w+") as log:
+            server = self.start_server(log, workers=2, cron_workers=2)
+            self.wait_for(lambda env: self.state(env, job_id) == "running", [server])
+            with self.transaction() as env:
+                worker_pid = int(env["ihub.job"].browse(job_id).worker.rsplit(":", 1)[1])
+            self.assertNotEqual(worker_pid, server.pid, "runs execute in a cron worker process")
+            time.sleep(11)  # long enough to be watched from outside its worker
+            os.kill(worker_pid, signal.SIGKILL)  # what the master does at limit_time_real_cron
+            killed_at = time.monotonic()
+            self.wait_for(lambda env: self.state(env, job_id) == "failed", [server], timeout=50)
+            recovered_after = time.monotonic() - killed_at
+            server_log = self.read_log(log)
+        with self.transaction() as env:
+            job = env["ihub.job"].browse(job_id)
+            self.assertIn("stopped", job.error_message)
+            self.assertEqual(job.child_job_ids.trigger, "retry")
+        _logger.info(
+            "prefork: killed worker's run recovered %.1f s after the kill", recovered_after
+        )
+        self.assertLess(recovered_after, 30, "woken by the watch, not by the next poll (60 s)")
+        self.assertEqual(self.ihub_errors(server_log), [])
+
+    def test_prefork_batched_run_pauses_within_its_budget_and_resumes_from_its_checkpoint(self):
+        integration_id, job_id = self.queue_scheduled_run(batch_count=4, batch_sleep_seconds=1.5)
+        self.set_param("ihub.runner_time_budget", "2.5")
+        with tempfile.TemporaryFile("w+") as log:
+            server = self.start_server(log, workers=2, cron_workers=1)
+            self.wait_for(lambda env: self.state(env, job_id) == "done", [server], timeout=120)
+            server_log = self.read_log(log)
+        with self.transaction() as env:
+            job = env["ihub.job"].browse(job_id)
+            sub = env["ihub.integration"].browse(integration_id).sub_id
+            self.assertEqual(sub.batches_done, 4, "each batch once: resumed, not started over")
+            self.assertEqual((job.checkpoint, job.processed_count), ("4", 40))
+            self.assertIn("Paused at checkpoint", job.note or "")
+            self.assertEqual(
+                env["ihub.job"].search_count([("integration_id", "=", integration_id)]),
+                1,
+                "one run, paused and resumed: never killed",
+            )
+        self.assertEqual(self.ihub_errors(server_log), [])

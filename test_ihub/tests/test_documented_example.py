@@ -12,12 +12,13 @@ import textwrap
 import uuid
 from pathlib import Path
 
-import psycopg2
-
 from odoo.tests import BaseCase
 from odoo.tools import config
 
 from odoo.addons.ihub.lib.integration import AbstractIntegration
+from odoo.addons.ihub.models.ihub_integration_type import FLAGS
+
+from .servers import connect, db_options, drop_database
 
 REPO = Path(__file__).resolve().parents[2]
 GUIDE = REPO / "ihub" / "readme" / "USAGE.md"
@@ -25,6 +26,22 @@ DEMO = REPO / "ihub_demo_integration"
 
 # A fenced block whose info string names a file: ```python models/my_integration.py
 FILE_BLOCK = re.compile(r"^```(\w+) ([\w./]+)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+
+
+def code_of(source):
+    """The code of ``source`` without docstrings and comments, as a normalised string."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(node, ast.ClassDef | ast.FunctionDef)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.unparse(tree)
 
 
 def guide_files():
@@ -40,37 +57,101 @@ class TestDocumentedExample(BaseCase):
             with self.subTest(path=path):
                 self.assertEqual(body, (DEMO / path).read_text(), f"{path} differs from the demo")
 
-    def test_docstring_example_matches_the_contract(self):
+    def test_docstring_example_is_the_demo_code(self):
+        """The contract's example is the demo's model, line by line (comments and docstrings
+        aside): a change to one without the other fails here."""
         example = textwrap.dedent(
-            AbstractIntegration.__doc__.split("Example::")[1].split("``Abs")[0]
+            AbstractIntegration.__doc__.split("whose tests keep the two equal)::")[1].split(
+                "``AbstractIntegration`` is importable"
+            )[0]
         )
-        tree = ast.parse(example)
-        (cls,) = [node for node in tree.body if isinstance(node, ast.ClassDef)]
-        assigned = {t.id for node in cls.body if isinstance(node, ast.Assign) for t in node.targets}
-        for flag in (
-            "is_job",
-            "is_manually_runnable",
-            "has_time_period",
-            "is_multi_company_compatible",
-            "is_singleton",
-            "delay",
-            "description",
-        ):
-            self.assertIn(flag, assigned)
-            self.assertTrue(hasattr(AbstractIntegration, flag))
-        methods = {node.name for node in cls.body if isinstance(node, ast.FunctionDef)}
-        self.assertIn("run_from_to", methods)
+        demo = (DEMO / "models" / "ihub_integration_demo.py").read_text()
+        self.assertEqual(code_of(example), code_of(demo))
         self.assertEqual(
             list(inspect.signature(AbstractIntegration.run_from_to).parameters),
             ["self", "_from", "_to"],
         )
+        assigned = {
+            target.id
+            for node in ast.walk(ast.parse(demo))
+            if isinstance(node, ast.Assign)
+            for target in node.targets
+            if isinstance(target, ast.Name)
+        }
+        for flag in (*FLAGS, "delay", "description"):
+            self.assertIn(flag, assigned, "the demo shows every class attribute")
 
     def test_guide_addon_installs_in_a_fresh_database(self):
-        """Write the guide's files as a new addon and install it with Odoo, as an author would."""
+        """Write the guide's files as a new addon and install it with Odoo, as an author would;
+        then an addon whose sub-model hides a field of the integration is refused by name."""
         files = guide_files()
         workdir = Path(tempfile.mkdtemp(prefix="ihub_guide_"))
         self.addCleanup(shutil.rmtree, workdir, ignore_errors=True)
-        addon = workdir / "my_guide_integration"
+        self.write_addon(workdir / "my_guide_integration", files)
+        renames = {
+            "ihub.integration.demo": "ihub.integration.clash",
+            "model_ihub_integration_demo": "model_ihub_integration_clash",
+            '"Demo Integration"': '"Clash Integration"',
+            "integration_type_demo": "integration_type_clash",
+            '<field name="code">demo</field>': '<field name="code">clash</field>',
+            # The mistake: a field named like a class attribute of the contract.
+            "    fail_run = fields.Boolean(": (
+                "    delay = fields.Integer()\n    fail_run = fields.Boolean("
+            ),
+        }
+        clashing = {}
+        for path in (
+            "__init__.py",
+            "models/__init__.py",
+            "models/ihub_integration_demo.py",
+            "security/ir.model.access.csv",
+            "data/integration_type.xml",
+        ):
+            body = files[path]
+            for old, new in renames.items():
+                body = body.replace(old, new)
+            clashing[path] = body
+        clashing["__manifest__.py"] = (
+            "{'name': 'Clash', 'version': '18.0.1.0.0', 'license': 'LGPL-3', "
+            "'depends': ['ihub'], 'data': ['data/integration_type.xml', "
+            "'security/ir.model.access.csv']}"
+        )
+        self.write_addon(workdir / "my_clashing_integration", clashing)
+
+        database = f"ihub_guide_{uuid.uuid4().hex[:8]}"
+        self.addCleanup(drop_database, database)
+        template = os.environ.get("IHUB_TEST_TEMPLATE")
+        if template:
+            # A copy of the database the suite installed, so only the new addon installs here.
+            connection = connect("postgres")
+            connection.autocommit = True
+            with connection.cursor() as cr:
+                cr.execute(f'CREATE DATABASE "{database}" TEMPLATE "{template}"')
+            connection.close()
+            filestore = Path(config["data_dir"]) / "filestore"
+            if (filestore / template).is_dir():
+                shutil.copytree(filestore / template, workdir / "data" / "filestore" / database)
+        result = self.odoo(workdir, database, "my_guide_integration")
+        log = result.stdout + result.stderr
+        self.assertEqual(result.returncode, 0, log[-3000:])
+        self.assertNotIn(" ERROR ", log, log[-3000:])
+        with connect(database) as connection, connection.cursor() as cr:
+            cr.execute("SELECT state FROM ir_module_module WHERE name = 'my_guide_integration'")
+            self.assertEqual(cr.fetchone(), ("installed",))
+            cr.execute("SELECT name->>'en_US', model_name FROM ihub_integration_type")
+            self.assertIn(("Demo", "ihub.integration.demo"), cr.fetchall())
+        connection.close()
+
+        result = self.odoo(workdir, database, "my_clashing_integration")
+        log = result.stdout + result.stderr
+        self.assertIn("ihub.integration.clash (my_clashing_integration): field(s) delay hide", log)
+        with connect(database) as connection, connection.cursor() as cr:
+            cr.execute("SELECT state FROM ir_module_module WHERE name = 'my_clashing_integration'")
+            self.assertNotEqual(cr.fetchone(), ("installed",))
+        connection.close()
+
+    @staticmethod
+    def write_addon(addon, files):
         for path, body in files.items():
             (addon / path).parent.mkdir(parents=True, exist_ok=True)
             (addon / path).write_text(body)
@@ -78,8 +159,8 @@ class TestDocumentedExample(BaseCase):
         icon.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(DEMO / "static" / "description" / "icon.png", icon)
 
-        database = f"ihub_guide_{uuid.uuid4().hex[:8]}"
-        self.addCleanup(self._drop_database, database)
+    @staticmethod
+    def odoo(workdir, database, addon):
         command = [
             sys.executable,
             "-m",
@@ -91,14 +172,15 @@ class TestDocumentedExample(BaseCase):
             "-d",
             database,
             "-i",
-            "my_guide_integration",
+            addon,
             "--stop-after-init",
             "--log-level",
             "warn",
             "--http-port",
             "0",
-        ] + self._db_options()
-        result = subprocess.run(
+            *db_options(),
+        ]
+        return subprocess.run(
             command,
             check=False,
             capture_output=True,
@@ -106,37 +188,3 @@ class TestDocumentedExample(BaseCase):
             timeout=600,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
-        log = result.stdout + result.stderr
-        self.assertEqual(result.returncode, 0, log[-3000:])
-        self.assertNotIn(" ERROR ", log, log[-3000:])
-        with self._connect(database) as connection, connection.cursor() as cr:
-            cr.execute("SELECT state FROM ir_module_module WHERE name = 'my_guide_integration'")
-            self.assertEqual(cr.fetchone(), ("installed",))
-            cr.execute("SELECT name->>'en_US', model_name FROM ihub_integration_type")
-            self.assertIn(("Demo", "ihub.integration.demo"), cr.fetchall())
-
-    def _db_options(self):
-        options = []
-        for key in ("db_host", "db_port", "db_user", "db_password"):
-            if config.get(key):
-                options += [f"--{key}", str(config[key])]
-        return options
-
-    def _connect(self, database):
-        params = {"dbname": database}
-        for key, param in (
-            ("db_host", "host"),
-            ("db_port", "port"),
-            ("db_user", "user"),
-            ("db_password", "password"),
-        ):
-            if config.get(key):
-                params[param] = config[key]
-        return psycopg2.connect(**params)
-
-    def _drop_database(self, database):
-        connection = self._connect("postgres")
-        connection.autocommit = True
-        with connection.cursor() as cr:
-            cr.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        connection.close()

@@ -1,8 +1,11 @@
+import contextlib
 import json
 from contextlib import contextmanager
+from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, api
 
+from odoo.addons.ihub.lib import journal
 from odoo.addons.ihub.lib.exceptions import IHubError
 
 from .common import IHubCase
@@ -171,13 +174,46 @@ class TestEventsSurviveRollback(IHubCase):
             env["res.partner"].ihub_info("once", integration=self.integration_id)
         self.assertEqual(self.summaries(), ["once"])
 
-    def test_event_of_a_rolled_back_integration_is_kept_without_it(self):
+    def test_event_of_an_integration_that_never_existed_is_not_written_back(self):
         with self.transaction() as env:
             sub = env["ihub.integration.test"].create({"name": "Never committed"})
             log_id = sub.ihub_info("orphan").id
             env.cr.rollback()
         with self.transaction() as env:
-            log = env["ihub.log"].browse(log_id)
-            self.assertEqual(log.summary, "orphan")
-            self.assertFalse(log.integration_id)
-            log.unlink()
+            self.assertFalse(env["ihub.log"].browse(log_id).exists())
+
+    def test_events_deleted_in_their_transaction_stay_deleted(self):
+        with self.transaction() as env:
+            sub = env["ihub.integration.test"].create({"name": "Short-lived"})
+            by_cascade = sub.ihub_info("deleted with its integration").id
+            by_orm = env["res.partner"].ihub_info("deleted", integration=self.integration_id)
+            by_orm_id = by_orm.id
+            by_orm.unlink()
+            sub.unlink()
+        with self.transaction() as env:
+            self.assertFalse(env["ihub.log"].browse([by_cascade, by_orm_id]).exists())
+        self.assertEqual(self.summaries(), [])
+
+    def test_a_commit_with_nothing_after_the_check_opens_no_other_cursor(self):
+        opened = []
+        real_replay = journal.EventJournal.__init__
+
+        def counting_init(journal_self, restore, replay):
+            def replay_spy(rows, only_missing):
+                opened.append(only_missing)
+                return replay(rows, only_missing)
+
+            real_replay(journal_self, restore, replay_spy)
+
+        with patch.object(journal.EventJournal, "__init__", counting_init):
+            with self.transaction() as env:
+                env["res.partner"].ihub_info("cheap", integration=self.integration_id)
+                env.cr.flush()
+            self.assertEqual(opened, [], "no second cursor after a plain commit")
+            with self.transaction() as env:
+                env["res.partner"].ihub_info("after a savepoint", integration=self.integration_id)
+                with contextlib.suppress(ValueError), env.cr.savepoint():
+                    env["res.partner"].ihub_info("undone", integration=self.integration_id)
+                    raise ValueError
+            self.assertEqual(opened, [True], "checked again: a savepoint rolled back")
+        self.assertEqual(self.summaries(), ["after a savepoint", "cheap", "undone"])

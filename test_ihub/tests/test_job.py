@@ -3,6 +3,7 @@ from datetime import datetime, timedelta
 from freezegun import freeze_time
 
 from odoo.exceptions import UserError
+from odoo.tests import new_test_user
 
 from odoo.addons.ihub.lib.exceptions import IHubError
 from odoo.addons.ihub.models.ihub_integration import WATERMARK_KEY
@@ -44,7 +45,8 @@ class TestSchedule(IHubCase):
         )
         self.assertEqual((cron.interval_number, cron.interval_type), (15, "minutes"))
         self.assertIn(cron, self.env["ir.cron"].search([]), "listed in Scheduled Actions")
-        self.assertEqual(cron.user_id, self.manager, "runs as the responsible")
+        self.assertEqual(cron.user_id, self.env.ref("base.user_root"), "the cron only queues runs")
+        self.assertEqual(self.integration._run_user(), self.manager, "runs as the run user")
         self.assertEqual(self.integration.state, "active")
         self.integration.with_user(self.manager).interval_number = 2
         self.assertEqual(cron.interval_number, 2, "editing the integration edits its cron")
@@ -154,7 +156,7 @@ class TestSchedule(IHubCase):
         self.assertFalse(self.integration.cron_id.active)
 
     def test_a_run_needs_someone_to_run_as(self):
-        self.integration.user_id = False
+        self.integration.write({"user_id": False, "run_user_id": False})
         job = self.integration._run_manually(NOW, NOW)
         self.run_due_jobs()
         self.assertEqual(job.state, "failed")
@@ -186,7 +188,7 @@ class TestSchedule(IHubCase):
 
     def test_manual_run_refused_while_running(self):
         job = self.integration._run_manually(datetime(2026, 1, 1), datetime(2026, 1, 2))
-        job._claim()
+        self.claim(job)
         self.assertEqual(job.state, "running")
         with self.assertRaisesRegex(UserError, "is running now"):
             self.integration.with_user(self.ihub_user).action_run_manually()
@@ -196,7 +198,7 @@ class TestSchedule(IHubCase):
     def test_cron_tick_while_a_manual_run_is_running_queues_the_scheduled_run(self):
         self.integration.action_start()
         manual = self.integration._run_manually(datetime(2026, 1, 1), datetime(2026, 1, 2))
-        manual._claim()
+        self.claim(manual)
         with freeze_time(NOW):
             self.env["ihub.integration"]._cron_run_scheduled(self.integration.id)
         scheduled = self.integration.job_ids.filtered(lambda j: j.trigger == "scheduled")
@@ -227,32 +229,44 @@ class TestSchedule(IHubCase):
         with self.assertRaises(UserError):
             again.action_retry()
 
-    def test_stale_running_job_is_recovered_and_retried(self):
+    def test_run_of_a_dead_worker_is_recovered_and_retried(self):
         self.integration.action_start()
         self.tick(NOW)
-        # A worker claims the next scheduled run, then is killed: nothing more happens.
+        # A worker claims the next scheduled run, then dies: its run lock goes with it.
         with freeze_time(NOW + timedelta(hours=1)):
-            job = (
-                self.env["ihub.job"]
-                ._enqueue(self.integration, "scheduled", advances_watermark=True)
-                ._claim()
+            job = self.env["ihub.job"]._enqueue(
+                self.integration, "scheduled", advances_watermark=True
             )
+            self.claim(job)
         self.assertEqual(job.state, "running")
-        job.write({"processed_count": 7, "checkpoint": "70"})  # what it had committed
-        with freeze_time(NOW + timedelta(hours=1, seconds=60)):
-            self.assertFalse(self.env["ihub.job"]._recover_stale_jobs(), "lease not expired")
-        with (
-            freeze_time(NOW + timedelta(hours=1, seconds=121)),
-            self.assertLogs("odoo.addons.ihub.models.ihub_job", "WARNING") as logged,
-        ):
-            recovered = self.env["ihub.job"]._recover_stale_jobs()
-        self.assertIn("stopped (no sign of life since 2026-06-01 13:00:00)", logged.output[0])
+        job.write({"processed_count": 7})  # what it had committed
+        self.assertFalse(self.env["ihub.job"]._recover_dead_jobs(), "its worker lives")
+        self.kill_worker(job)
+        with self.assertLogs("odoo.addons.ihub.models.ihub_job", "WARNING") as logged:
+            recovered = self.env["ihub.job"]._recover_dead_jobs()
+        self.assertIn("The worker running this job stopped", logged.output[0])
         self.assertEqual(recovered, job)
         self.assertEqual(job.state, "failed")
-        self.assertEqual((job.processed_count, job.checkpoint), (7, "70"), "committed work kept")
-        self.assertIn("stopped", job.error_message)
-        self.assertEqual(job.child_job_ids.trigger, "retry")
+        self.assertEqual(job.processed_count, 7, "committed work kept")
+        retry = job.child_job_ids
+        self.assertEqual((retry.trigger, retry.attempt), ("retry", 2))
         self.assertEqual(self.watermark(), datetime(2026, 6, 1, 11, 59, 30), "unchanged")
+
+    def test_run_killed_after_a_checkpoint_resumes_there_without_spending_an_attempt(self):
+        self.integration.action_start()
+        self.sub.batch_count = 3
+        job = self.env["ihub.job"]._enqueue(self.integration, "scheduled", advances_watermark=True)
+        self.claim(job)
+        job.write({"checkpoint": "2", "processed_count": 20})  # committed before the kill
+        self.kill_worker(job)
+        with self.assertLogs("odoo.addons.ihub.models.ihub_job", "WARNING"):
+            self.env["ihub.job"]._recover_dead_jobs()
+        retry = job.child_job_ids
+        self.assertEqual((retry.trigger, retry.attempt, retry.state), ("retry", 1, "pending"))
+        self.assertLessEqual(retry.eta, datetime.now(), "resumes at once")
+        self.run_due_jobs()
+        self.assertEqual(retry.state, "done")
+        self.assertEqual(self.sub.batches_done, 1, "only the batch after the checkpoint ran")
 
 
 class TestRunContext(IHubCase):
@@ -267,7 +281,7 @@ class TestRunContext(IHubCase):
         log = integration.log_ids.filtered(lambda log: log.summary == "test run")
         self.assertEqual(log.job_id, job, "events of a run link to their job")
         self.assertIn(f'"user": {self.manager.id}', log.details)
-        integration.run_user_id = self.ihub_user
+        integration.sudo().run_user_id = self.ihub_user
         integration._run_manually(NOW, NOW + timedelta(hours=1))
         self.run_due_jobs()
         last_run = self.env["ihub.log"].search([("integration_id", "=", integration.id)], limit=1)
@@ -275,7 +289,10 @@ class TestRunContext(IHubCase):
 
     def test_run_user_not_allowed_in_the_company_fails_clearly(self):
         sub = self.create_test_integration(company_id=self.other_company.id)
-        sub.super_id.run_user_id = self.internal_user
+        one_company_user = new_test_user(
+            self.env, login="ihub_user_home_only", groups="ihub.group_ihub_user"
+        )
+        sub.super_id.sudo().run_user_id = one_company_user
         job = sub.super_id._run_manually(NOW, NOW)
         self.run_due_jobs()
         self.assertEqual(job.state, "failed")
