@@ -27,7 +27,7 @@ def main():
     with psycopg2.connect(**orders["connect"]) as connection:
         connection.autocommit = True
         with connection.cursor() as cr:
-            cr.execute(f"SET lock_timeout = '{MAX_WAIT}'")
+            cr.execute("SELECT set_config('lock_timeout', %s, false)", [MAX_WAIT])
             cr.execute("SET application_name = 'ihub-run-watch'")
             cr.execute("SELECT pg_advisory_lock(%s, %s)", [orders["space"], orders["run_id"]])
             cr.execute("SELECT pg_advisory_unlock(%s, %s)", [orders["space"], orders["run_id"]])

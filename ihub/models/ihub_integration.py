@@ -753,15 +753,13 @@ class IHubIntegration(models.Model):
     def action_open_logs(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("ihub.ihub_log_action")
-        action["domain"] = [("integration_id", "=", self.id)]
-        action["context"] = {"default_integration_id": self.id}
+        action["context"] = {"search_default_integration_id": self.id}
         return action
 
     def action_open_jobs(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("ihub.ihub_job_action")
-        action["domain"] = [("integration_id", "=", self.id)]
-        action["context"] = {"default_integration_id": self.id}
+        action["context"] = {"search_default_integration_id": self.id}
         return action
 
     def _check_can_operate(self):

@@ -125,19 +125,20 @@ def cmd_test(args) -> int:
     db = database_settings(env)
     options = odoo.machine_options(env.extra_addons_paths, db, args.database)
     conf = odoo.write_config(odoo.TEST_RUNTIME_CONF, options, base=odoo.TEST_CONF)
-    # The addons are installed once, in a template; the test database and the tests that need
-    # a fresh database of their own (IHUB_TEST_TEMPLATE) are copies of it.
-    template = f"{args.database}_template"
+    # iHub alone is installed once, in a template; the test database is a copy of it with the
+    # other addons added, and tests that need a fresh database (IHUB_TEST_TEMPLATE) copy it too.
+    template = f"{args.database}_core"
     say(f"dropping and recreating test databases '{template}' and '{args.database}'")
     for name in (template, args.database):
         drop_database(db, name)
         shutil.rmtree(odoo.DATA_DIR / "filestore" / name, ignore_errors=True)
     addons = repo_addons()
-    odoo.install_modules(conf, db, template, addons, "-i", log_level="warn")
+    odoo.install_modules(conf, db, template, ("ihub",), "-i", log_level="warn")
     clone_database(db, template, args.database)
     filestore = odoo.DATA_DIR / "filestore"
     if (filestore / template).is_dir():
         shutil.copytree(filestore / template, filestore / args.database)
+    odoo.install_modules(conf, db, args.database, addons, "-i", log_level="warn")
     cmd = _pytest_command(conf, args.database, addons, args.pytest_args)
     say(f"running: {shlex.join(cmd)}")
     start = time.monotonic()

@@ -16,6 +16,7 @@ import urllib.request
 from contextlib import contextmanager
 
 import psycopg2
+import psycopg2.sql
 
 from odoo import SUPERUSER_ID, api
 from odoo.tools import config
@@ -47,7 +48,11 @@ def drop_database(database):
     connection = connect("postgres")
     connection.autocommit = True
     with connection.cursor() as cr:
-        cr.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        cr.execute(
+            psycopg2.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                psycopg2.sql.Identifier(database)
+            )
+        )
     connection.close()
 
 

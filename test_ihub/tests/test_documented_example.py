@@ -12,6 +12,8 @@ import textwrap
 import uuid
 from pathlib import Path
 
+import psycopg2.sql
+
 from odoo.tests import BaseCase
 from odoo.tools import config
 
@@ -126,7 +128,11 @@ class TestDocumentedExample(BaseCase):
             connection = connect("postgres")
             connection.autocommit = True
             with connection.cursor() as cr:
-                cr.execute(f'CREATE DATABASE "{database}" TEMPLATE "{template}"')
+                cr.execute(
+                    psycopg2.sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                        psycopg2.sql.Identifier(database), psycopg2.sql.Identifier(template)
+                    )
+                )
             connection.close()
             filestore = Path(config["data_dir"]) / "filestore"
             if (filestore / template).is_dir():

@@ -39,12 +39,13 @@ class TestHistory(IHubCase):
         self.assertEqual(integration.last_log_summary, "the newest")
         self.assertTrue(integration.last_error_date)
         action = integration.action_open_logs()
-        self.assertEqual(action["domain"], [("integration_id", "=", self.integration.id)])
+        self.assertEqual(action["context"], {"search_default_integration_id": self.integration.id})
 
     def test_runs_page_shows_the_latest_runs(self):
         for _i in range(self.integration.RECENT_LIMIT + 3):
             self.integration._run_manually(None, fields.Datetime.now())
         self.run_due_jobs()
+        self.env.invalidate_all()  # as a new request would start
         integration = self.integration.with_user(self.ihub_user)
         self.assertEqual(len(integration.recent_job_ids), integration.RECENT_LIMIT)
         self.assertEqual(integration.job_count_label, str(integration.RECENT_LIMIT + 3))
@@ -79,6 +80,6 @@ class TestHistory(IHubCase):
             self.env.cr.execute(query)
         self.env.invalidate_all()
         self.assertEqual(self.integration.state, "stopped")
-        self.assertFalse(self.integration.cron_id.active)
+        self.assertFalse(self.integration.sudo().cron_id.active)
         self.assertEqual(self.integration.job_ids.state, "cancelled")
         self.assertTrue(self.integration.job_ids.ended_at)

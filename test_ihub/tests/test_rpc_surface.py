@@ -34,8 +34,14 @@ class TestRpcSurface(HttpCase):
         )
         cls.other_job = cls.env["ihub.job"]._enqueue(cls.integration, "manual")
 
-    def call(self, login, model, method, args, kwargs=None, context=None):
-        """Call ``model.method`` as ``login``; return (result, error) from the JSON answer."""
+    def call(self, login, model, method, args, kwargs=None, context=None, refused=False):
+        """Call ``model.method`` as ``login``; return (result, error) from the JSON answer.
+
+        ``refused``: the call is expected to fail, which Odoo logs as a warning.
+        """
+        if refused:
+            with self.assertLogs("odoo.http", "WARNING"):
+                return self.call(login, model, method, args, kwargs, context)
         self.authenticate(login, login)
         kwargs = dict(kwargs or {})
         if context:
@@ -65,6 +71,7 @@ class TestRpcSurface(HttpCase):
             "ihub.integration.test",
             "run_from_to",
             [[self.sub.id], "2026-01-01 00:00:00", "2026-01-02 00:00:00"],
+            refused=True,
         )
         self.assertRefused(error, "AccessError", "only runs through iHub's runner")
         self.assertFalse(self.sub.calls, "the integration's code did not run")
@@ -73,7 +80,9 @@ class TestRpcSurface(HttpCase):
         before = self.env["ihub.log"].search_count([])
         for login in ("rpc_portal", "rpc_internal"):
             with self.subTest(login=login):
-                _result, error = self.call(login, "res.partner", "ihub_info", [[], "forged"])
+                _result, error = self.call(
+                    login, "res.partner", "ihub_info", [[], "forged"], refused=True
+                )
                 self.assertRefused(error, "AccessError", "Only iHub users can log")
         self.assertEqual(self.env["ihub.log"].search_count([]), before)
 
@@ -90,19 +99,27 @@ class TestRpcSurface(HttpCase):
 
     def test_action_dates_are_not_created_by_read_only_users(self):
         _result, error = self.call(
-            "rpc_reader", "ihub.integration", "get_action_date", [[self.integration.id], "k"]
+            "rpc_reader",
+            "ihub.integration",
+            "get_action_date",
+            [[self.integration.id], "k"],
+            refused=True,
         )
         self.assertRefused(error, "AccessError", "Only the integration's runs and iHub managers")
         self.assertFalse(self.integration.action_date_ids)
 
     def test_fail_needs_an_ihub_user(self):
         _result, error = self.call(
-            "rpc_internal", "ihub.integration", "fail", [[self.integration.id], "forged"]
+            "rpc_internal",
+            "ihub.integration",
+            "fail",
+            [[self.integration.id], "forged"],
+            refused=True,
         )
         self.assertRefused(error, "AccessError", "Only iHub users can operate")
         self.assertEqual(self.integration.state, "draft")
         _result, error = self.call(
-            "rpc_internal", "ihub.integration.test", "fail", [[self.sub.id], "forged"]
+            "rpc_internal", "ihub.integration.test", "fail", [[self.sub.id], "forged"], refused=True
         )
         self.assertTrue(error, "refused on the sub-model too")
         self.assertEqual(self.integration.state, "draft")
@@ -129,9 +146,13 @@ class TestRpcSurface(HttpCase):
             context={"ihub_job_id": self.other_job.id},
         )
         self.assertFalse(error)
-        self.assertFalse(result, "no run executes: nothing to report progress to")
+        self.assertEqual(result, "ihub.job()", "no run executes: nothing to report progress to")
         _result, error = self.call(
-            "rpc_manager", "ihub.job", "commit_progress", [[self.other_job.id], "999"]
+            "rpc_manager",
+            "ihub.job",
+            "commit_progress",
+            [[self.other_job.id], "999"],
+            refused=True,
         )
         self.assertRefused(error, "UserError", "is not running in this worker")
         self.assertFalse(self.other_job.checkpoint)

@@ -58,7 +58,7 @@ registry.category("web_tour.tours").add("ihub_tour", {
             run: "click",
         },
         {
-            trigger: ".o_notebook .tab-pane.active .o_field_widget[name=log_ids]",
+            trigger: ".o_notebook .tab-pane.active .o_field_widget[name=recent_log_ids]",
         },
         {
             content: "The Demo page is added by the demo addon",
@@ -87,7 +87,7 @@ registry.category("web_tour.tours").add("ihub_tour", {
             run: "click",
         },
         {
-            trigger: ".o_notebook .tab-pane.active .o_field_widget[name=job_ids]",
+            trigger: ".o_notebook .tab-pane.active .o_field_widget[name=recent_job_ids]",
         },
         {
             content: "Open all runs of the integration",
