@@ -73,9 +73,11 @@ class AbstractIntegration(models.AbstractModel):
         from datetime import timedelta
 
         from odoo import fields, models
+        from odoo.tools import format_datetime
 
 
         class DemoIntegration(models.Model):
+
             _name = "ihub.integration.demo"
             _inherit = "ihub.abstract_integration"
             _description = "Demo Integration"
@@ -102,13 +104,15 @@ class AbstractIntegration(models.AbstractModel):
 
             def run_from_to(self, _from, _to):
                 self.ensure_one()
+                start, end = format_datetime(self.env, _from), format_datetime(self.env, _to)
+                period = f"{start} – {end} {self.env.user.tz or 'UTC'}"
                 if self.fail_run:
                     self.ihub_error(
-                        f"Demo run from {_from} to {_to} failed because 'Fail Runs' is set",
+                        f"Demo run {period} failed because 'Fail Runs' is set",
                         raise_exception=True,
                     )
                 self.ihub_warning(
-                    f"Demo run from {_from} to {_to}: integration just for demonstration",
+                    f"Demo run {period}: integration just for demonstration",
                     details={"from": _from, "to": _to, "custom_field": self.a_custom_field},
                 )
 

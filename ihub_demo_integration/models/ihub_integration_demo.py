@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from odoo import fields, models
+from odoo.tools import format_datetime
 
 
 class DemoIntegration(models.Model):
@@ -43,13 +44,16 @@ class DemoIntegration(models.Model):
     def run_from_to(self, _from, _to):
         """Log the period this run covers; fail instead when "Fail Runs" is set."""
         self.ensure_one()
+        # Times in a text are for people: in the run user's time zone, and say which.
+        start, end = format_datetime(self.env, _from), format_datetime(self.env, _to)
+        period = f"{start} – {end} {self.env.user.tz or 'UTC'}"
         if self.fail_run:
             self.ihub_error(
-                f"Demo run from {_from} to {_to} failed because 'Fail Runs' is set",
+                f"Demo run {period} failed because 'Fail Runs' is set",
                 raise_exception=True,
             )
         self.ihub_warning(
-            f"Demo run from {_from} to {_to}: integration just for demonstration",
+            f"Demo run {period}: integration just for demonstration",
             details={"from": _from, "to": _to, "custom_field": self.a_custom_field},
         )
 

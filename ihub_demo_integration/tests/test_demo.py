@@ -16,7 +16,10 @@ class TestDemoIntegration(TransactionCase):
         cls.addClassCleanup(journal.forget, cls.cr)
         cls.user = new_test_user(cls.env, login="demo_ihub_user", groups="ihub.group_ihub_user")
         cls.manager = new_test_user(
-            cls.env, login="demo_ihub_manager", groups="ihub.group_ihub_manager"
+            cls.env,
+            login="demo_ihub_manager",
+            groups="ihub.group_ihub_manager",
+            tz="Europe/Brussels",
         )
         cls.demo = (
             cls.env["ihub.integration.demo"]
@@ -44,8 +47,10 @@ class TestDemoIntegration(TransactionCase):
         self.assertEqual(job.state, "done")
         (log,) = self.demo.log_ids
         self.assertEqual(log.level, "warning")
-        self.assertIn("2026-05-01 08:00:00", log.summary)
-        self.assertIn("2026-05-01 09:00:00", log.summary)
+        # In the run user's time zone, named.
+        self.assertIn(
+            "May 1, 2026, 10:00:00 AM – May 1, 2026, 11:00:00 AM Europe/Brussels", log.summary
+        )
         self.assertIn('"custom_field": "value"', log.details)
 
     def test_run_fails_when_fail_run_is_set(self):
