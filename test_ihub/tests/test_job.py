@@ -1,4 +1,5 @@
 from datetime import datetime, timedelta
+from unittest.mock import patch
 
 from freezegun import freeze_time
 
@@ -163,6 +164,24 @@ class TestSchedule(IHubCase):
         self.assertIn("no responsible user", job.error_message)
         with self.assertRaisesRegex(IHubError, "no responsible user"):
             self.integration.action_start()
+
+    def test_a_failing_notification_does_not_undo_the_failure(self):
+        # Fault injection: a mail failure cannot be caused for real here (no mail server is
+        # involved in posting), so message_post is made to raise.
+        self.sub.raise_permanent = True
+        self.integration.action_start()
+        Integration = type(self.env["ihub.integration"])
+        with (
+            patch.object(Integration, "message_post", side_effect=RuntimeError("mail is down")),
+            self.assertLogs("odoo.addons.ihub.models.ihub_integration", "ERROR") as logged,
+        ):
+            self.tick(NOW)
+        self.assertIn("could not notify", logged.output[0])
+        (job,) = self.integration.job_ids
+        self.assertEqual(job.state, "failed")
+        self.assertEqual(self.integration.state, "failed", "the failure stands")
+        self.assertFalse(self.integration.sudo().cron_id.active)
+        self.assertTrue(self.integration.activity_ids, "the to-do still reaches its user")
 
     def test_permanent_error_is_not_retried(self):
         self.sub.raise_permanent = True
