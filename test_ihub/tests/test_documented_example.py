@@ -1,6 +1,7 @@
 """The developer guide (ihub/readme/USAGE.md) is the demo addon, and it installs as written."""
 
 import ast
+import importlib.util
 import inspect
 import os
 import re
@@ -8,7 +9,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import textwrap
 import uuid
 from pathlib import Path
 
@@ -30,20 +30,12 @@ DEMO = REPO / "ihub_demo_integration"
 FILE_BLOCK = re.compile(r"^```(\w+) ([\w./]+)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 
 
-def code_of(source):
-    """The code of ``source`` without docstrings and comments, as a normalised string."""
-    tree = ast.parse(source)
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if (
-            isinstance(node, ast.ClassDef | ast.FunctionDef)
-            and body
-            and isinstance(body[0], ast.Expr)
-            and isinstance(body[0].value, ast.Constant)
-            and isinstance(body[0].value.value, str)
-        ):
-            node.body = body[1:] or [ast.Pass()]
-    return ast.unparse(tree)
+def load_sync_guide():
+    """scripts/sync_guide.py, which writes the example into the docstring."""
+    spec = importlib.util.spec_from_file_location("sync_guide", REPO / "scripts" / "sync_guide.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def guide_files():
@@ -62,13 +54,11 @@ class TestDocumentedExample(BaseCase):
     def test_docstring_example_is_the_demo_code(self):
         """The contract's example is the demo's model, line by line (comments and docstrings
         aside): a change to one without the other fails here."""
-        example = textwrap.dedent(
-            AbstractIntegration.__doc__.split("whose tests keep the two equal)::")[1].split(
-                "``AbstractIntegration`` is importable"
-            )[0]
-        )
+        sync_guide = load_sync_guide()
+        docstring = sync_guide.CONTRACT.read_text()
+        example = sync_guide.EXAMPLE.search(docstring).group(2).rstrip("\n")
         demo = (DEMO / "models" / "ihub_integration_demo.py").read_text()
-        self.assertEqual(code_of(example), code_of(demo))
+        self.assertEqual(example, sync_guide.example_code(demo), "run scripts/sync_guide.py")
         self.assertEqual(
             list(inspect.signature(AbstractIntegration.run_from_to).parameters),
             ["self", "_from", "_to"],
