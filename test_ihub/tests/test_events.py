@@ -1,14 +1,12 @@
 import contextlib
 import json
-from contextlib import contextmanager
 from unittest.mock import patch
-
-from odoo import SUPERUSER_ID, api
 
 from odoo.addons.ihub.lib import journal
 from odoo.addons.ihub.lib.exceptions import IHubError
 
 from .common import IHubCase
+from .servers import RealTransactions
 
 
 class TestEvents(IHubCase):
@@ -113,13 +111,8 @@ class TestEvents(IHubCase):
         self.assertTrue(self.integration.last_error_date)
 
 
-class TestEventsSurviveRollback(IHubCase):
+class TestEventsSurviveRollback(RealTransactions):
     """Real transactions, committed and rolled back, checked from another cursor."""
-
-    @contextmanager
-    def transaction(self):
-        with self.registry.cursor() as cr:
-            yield api.Environment(cr, SUPERUSER_ID, {})
 
     def setUp(self):
         super().setUp()
