@@ -402,7 +402,7 @@ class IHubIntegration(models.Model):
         subs = (
             self.env[model_names.pop()]
             .with_context(active_test=False)
-            .search([("super_id", "in", self.ids)])
+            .search_fetch([("super_id", "in", self.ids)], ["super_id"])
         )
         sub_by_super = {sub.super_id.id: sub.id for sub in subs}
         return subs.browse([sub_by_super[i] for i in self.ids if i in sub_by_super]).with_env(
@@ -733,7 +733,8 @@ class IHubIntegration(models.Model):
         self.ensure_one()
         user = self._run_user()
         company = self.company_id or user.company_id
-        if company not in user.company_ids:
+        # Odoo's cached list of the user's active companies: no read of res.company per run.
+        if company.id not in user._get_company_ids():
             raise IHubPermanentError(
                 _(
                     "%(user)s, who runs this integration, is not allowed in %(company)s.",

@@ -7,12 +7,21 @@ import time
 import traceback
 from datetime import timedelta
 
+import psycopg2
+
 from odoo import SUPERUSER_ID, _, api, fields, models, sql_db
 from odoo.exceptions import UserError
 from odoo.tools import config
 
 from odoo.addons.ihub.lib.exceptions import IHubPermanentError
-from odoo.addons.ihub.lib.liveness import RUN_LOCK_SPACE, RunLock, start_watch, worker_is_gone_sql
+from odoo.addons.ihub.lib.liveness import (
+    RUN_LOCK_SPACE,
+    RunLock,
+    delayed_calls,
+    lock_session,
+    start_watch,
+    worker_is_gone_sql,
+)
 from odoo.addons.ihub.lib.progress import RunProgress, progress_by_job, running
 from odoo.addons.ihub.lib.schedule import retry_delay, runner_budget
 
@@ -40,6 +49,16 @@ RECOVERY_POLL_SECONDS = 5
 BUDGET_PARAM = "ihub.runner_time_budget"
 # A run lasting longer than this is watched from outside its worker (_watch_if_long).
 WATCH_AFTER_SECONDS = 10
+
+
+class _NotWatched:
+    """What ``_watch_if_long`` returns when nothing is watched."""
+
+    def cancel(self):
+        pass
+
+
+_NOT_WATCHED = _NotWatched()
 
 
 class _TimeSliceEnded(Exception):
@@ -122,6 +141,23 @@ class IHubJob(models.Model):
             """
             CREATE INDEX IF NOT EXISTS ihub_job_integration_id_desc_index
                 ON ihub_job (integration_id, id DESC)
+            """
+        )
+        # The claim walks the pending runs in its order and stops at the first it can take;
+        # the check that an integration is not running looks at running runs only. Both stay
+        # as fast with a year of history as with none: the whole-table indexes on state and
+        # integration_id would also walk the entries of ended runs (and of updated rows that
+        # VACUUM has not removed yet).
+        self.env.cr.execute(
+            """
+            CREATE INDEX IF NOT EXISTS ihub_job_pending_claim_index
+                ON ihub_job (priority, eta NULLS FIRST, id) WHERE state = 'pending'
+            """
+        )
+        self.env.cr.execute(
+            """
+            CREATE INDEX IF NOT EXISTS ihub_job_running_integration_index
+                ON ihub_job (integration_id) WHERE state = 'running'
             """
         )
 
@@ -237,7 +273,7 @@ class IHubJob(models.Model):
             if not row:
                 return self.browse()
             job = self.browse(row[0])
-            if not job._lock_integration():
+            if not job._lock_integration(row[1]):
                 passed_over.append(row[1])
                 continue
             started = job._start()
@@ -245,18 +281,20 @@ class IHubJob(models.Model):
                 return started
             not_startable.append(job.id)
 
-    def _lock_integration(self):
+    def _lock_integration(self, integration_id):
         """Lock this job's integration row for the claim; False if it is busy."""
         cr = self.env.cr
         cr.execute(
             "SELECT id FROM ihub_integration WHERE id = %s FOR NO KEY UPDATE SKIP LOCKED",
-            [self.integration_id.id],
+            [integration_id],
         )
         if not cr.fetchone():
             return False
+        # A new statement, so a new snapshot (READ COMMITTED): it sees every claim committed
+        # before we got the row lock.
         cr.execute(
             "SELECT 1 FROM ihub_job WHERE integration_id = %s AND state = 'running' LIMIT 1",
-            [self.integration_id.id],
+            [integration_id],
         )
         return not cr.fetchone()
 
@@ -295,7 +333,7 @@ class IHubJob(models.Model):
             values["date_from"], values["date_to"] = window
         self.write(values)
         self.env.flush_all()
-        lock = RunLock(lambda: sql_db.db_connect(self.env.cr.dbname).cursor(), self.id)
+        lock = RunLock(_lock_session(self.env.cr.dbname).cursor, self.id)
         if not lock.acquire():
             # Only a recoverer looking at this id right now could hold it: try again later.
             self.write({"state": "pending", "started_at": False, "worker": False})
@@ -356,33 +394,31 @@ class IHubJob(models.Model):
         """Once this run has lasted a while, have a process outside this worker watch it.
 
         Its worker may then be killed (a prefork time limit, an out-of-memory kill); the watch
-        wakes the runner at that moment (``lib/run_watch.py``). Short runs never pay for it.
+        wakes the runner at that moment (``lib/run_watch.py``). Short runs never pay for it:
+        they cancel the delayed call (one thread per process for all runs) before it comes.
         """
+        if not self._can_commit():
+            return _NOT_WATCHED  # tests: runs are nested in the test's transaction
         time_limit = _cron_time_limit()
         delay = min(WATCH_AFTER_SECONDS, time_limit / 2 if time_limit else WATCH_AFTER_SECONDS)
-        if not self._can_commit():
-            delay = None  # tests: runs are nested in the test's transaction
-        dbname = self.env.cr.dbname
-        orders = {
-            "connect": sql_db.connection_info_for(dbname)[1],
-            "postgres": sql_db.connection_info_for("postgres")[1],
-            "database": dbname,
-            "run_id": self.id,
-            "space": RUN_LOCK_SPACE,
-            "notify_function": os.getenv("ODOO_NOTIFY_FUNCTION", "pg_notify"),
-        }
+        dbname, run_id = self.env.cr.dbname, self.id
 
         def watch():
             try:
-                start_watch(orders)
+                start_watch(
+                    {
+                        "connect": sql_db.connection_info_for(dbname)[1],
+                        "postgres": sql_db.connection_info_for("postgres")[1],
+                        "database": dbname,
+                        "run_id": run_id,
+                        "space": RUN_LOCK_SPACE,
+                        "notify_function": os.getenv("ODOO_NOTIFY_FUNCTION", "pg_notify"),
+                    }
+                )
             except Exception:
-                _logger.warning("iHub could not start the watch of run %s", orders["run_id"])
+                _logger.warning("iHub could not start the watch of run %s", run_id)
 
-        timer = threading.Timer(delay or 0, watch)
-        timer.daemon = True
-        if delay is not None:
-            timer.start()
-        return timer
+        return delayed_calls.call_later(delay, watch)
 
     def _execute(self, progress):
         """Run the integration's code in a savepoint; return ("done"|"paused"|error, tb)."""
@@ -769,6 +805,17 @@ def _cron_time_limit():
     if limit is None or limit < 0:
         limit = config.get("limit_time_real")
     return limit if limit and limit > 0 else None
+
+
+def _lock_session(dbname):
+    """This thread's connection for the run locks of ``dbname`` (``liveness.LockSession``)."""
+
+    def connect():
+        info = sql_db.connection_info_for(dbname)[1]
+        name = f"{info.get('application_name', 'odoo')}-ihub-run-locks"[:63]
+        return psycopg2.connect(**{**info, "application_name": name})
+
+    return lock_session(dbname, connect)
 
 
 def _slice_deadline():

@@ -1,8 +1,10 @@
-"""The runner's pure pieces: time budget and the liveness lock (no database)."""
+"""The runner's pure pieces: time budget, the liveness lock, delayed calls (no database)."""
+
+import threading
 
 from odoo.tests import BaseCase
 
-from odoo.addons.ihub.lib.liveness import RUN_LOCK_SPACE, RunLock
+from odoo.addons.ihub.lib.liveness import RUN_LOCK_SPACE, DelayedCalls, RunLock
 from odoo.addons.ihub.lib.progress import RunProgress, executing, progress_by_job, running_job_id
 from odoo.addons.ihub.lib.schedule import runner_budget
 
@@ -66,3 +68,23 @@ class TestRunningRegistry(BaseCase):
         self.assertFalse(executing(9), "claimed, not inside run_from_to")
         jobs[5].executing = True
         self.assertTrue(executing(9))
+
+
+class TestDelayedCalls(BaseCase):
+    def test_calls_run_in_order_cancelled_ones_do_not_and_a_failure_is_survived(self):
+        calls = DelayedCalls(granularity=0.01)
+        done = threading.Event()
+        seen = []
+
+        def boom():
+            seen.append("boom")
+            raise RuntimeError("a watch failed to start")
+
+        calls.call_later(0.05, lambda: seen.append("second"))
+        calls.call_later(0.01, lambda: seen.append("first"))
+        calls.call_later(0.02, lambda: seen.append("cancelled")).cancel()
+        calls.call_later(0.03, boom)
+        calls.call_later(0.08, done.set)
+        with self.assertLogs("odoo.addons.ihub.lib.liveness", "ERROR"):
+            self.assertTrue(done.wait(5))
+        self.assertEqual(seen, ["first", "boom", "second"])

@@ -25,7 +25,9 @@ from freezegun import freeze_time
 
 from odoo import SUPERUSER_ID, api
 
-from .servers import RealTransactions, ServerCase
+from odoo.addons.ihub.lib.liveness import RUN_LOCK_SPACE, LockSession, RunLock, lock_session
+
+from .servers import RealTransactions, ServerCase, connect
 
 _logger = logging.getLogger(__name__)
 
@@ -111,6 +113,35 @@ class TestRecordingNeverLeavesHalfStates(RealTransactions):
                 datetime(2026, 2, 1),
                 "the manager's correction stands",
             )
+
+
+class TestLockSession(RealTransactions):
+    """The run locks' connection: one per worker thread, reconnecting once it broke."""
+
+    def test_lock_is_refused_while_held_and_taken_again_after_the_connection_broke(self):
+        dbname = self.env.cr.dbname
+        session = lock_session(f"test-{dbname}", lambda: connect(dbname))
+        lock = RunLock(session.cursor, 987654)
+        self.assertTrue(lock.acquire())
+        other = RunLock(LockSession(lambda: connect(dbname)).cursor, 987654)  # another worker
+        self.assertFalse(other.acquire(), "held by the session")
+        # The server ends the session's connection (a restart, an idle timeout): the lock
+        # goes with it, giving it back raises nothing, and the session connects again.
+        with connect(dbname) as admin, admin.cursor() as cr:
+            cr.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks"
+                " WHERE locktype = 'advisory' AND classid = %s AND objid = %s",
+                [RUN_LOCK_SPACE, 987654],
+            )
+        admin.close()
+        time.sleep(0.2)
+        lock.release()
+        again = RunLock(session.cursor, 987654)
+        self.assertTrue(again.acquire())
+        again.release()
+        self.assertTrue(other.acquire(), "given back")
+        other.release()
+        self.assertIs(lock_session(f"test-{dbname}", None), session, "one per thread")
 
 
 class TestTwoServers(ServerCase):
