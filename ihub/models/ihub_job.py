@@ -421,22 +421,32 @@ class IHubJob(models.Model):
         return delayed_calls.call_later(delay, watch)
 
     def _execute(self, progress):
-        """Run the integration's code in a savepoint; return ("done"|"paused"|error, tb)."""
-        progress.savepoint = self.env.cr.savepoint()
+        """Run the integration's code; return ("done"|"paused"|error, traceback).
+
+        A failure undoes what the run did since its last commit: a rollback does it in
+        production, where everything since the claim's commit is the run's own work; in tests,
+        whose transaction must go on, a savepoint does.
+        """
+        progress.savepoint = self._run_savepoint()
         progress.executing = True
         try:
             sub = self.integration_id._run_environment(self).sub_id
             sub.run_from_to(self.date_from or None, self.date_to or None)
-            progress.savepoint.close(rollback=False)
+            if progress.savepoint:
+                progress.savepoint.close(rollback=False)
             return ("done", None)
         except _TimeSliceEnded:
             return ("paused", None)
         except Exception as error:
-            progress.savepoint.close(rollback=True)
+            error_traceback = traceback.format_exc()
+            self._rollback_to_last_commit(progress)
             self.env["ihub.log"]._restore_rolled_back_events()
-            return (error, traceback.format_exc())
+            return (error, error_traceback)
         finally:
             progress.executing = False
+
+    def _run_savepoint(self):
+        return None if self._can_commit() else self.env.cr.savepoint()
 
     def _record(self, outcome, progress):
         status, error_traceback = outcome
@@ -583,13 +593,14 @@ class IHubJob(models.Model):
         progress = self._progress()
         if checkpoint is not None:
             progress.checkpoint = str(checkpoint)
-        progress.savepoint.close(rollback=False)
+        if progress.savepoint:
+            progress.savepoint.close(rollback=False)
         progress.committed = progress.values()
         self.sudo().write({"heartbeat_at": fields.Datetime.now(), **progress.committed})
         self._commit()
         if checkpoint is not None and _slice_deadline() and time.time() > _slice_deadline():
             raise _TimeSliceEnded()
-        progress.savepoint = self.env.cr.savepoint()
+        progress.savepoint = self._run_savepoint()
 
     @property
     def resume_from(self):
