@@ -43,8 +43,6 @@ JOB_STATES = [
     ("cancelled", "Cancelled"),
 ]
 RUNNER_CODE = "model._cron_run_due_jobs()"
-# While runs execute, the runner looks this often for runs whose worker died.
-RECOVERY_POLL_SECONDS = 5
 # System parameter: seconds a runner cron starts runs (default: from the cron time limit).
 BUDGET_PARAM = "ihub.runner_time_budget"
 # A run lasting longer than this is watched from outside its worker (_watch_if_long).
@@ -82,8 +80,9 @@ class IHubJob(models.Model):
     # the integration's name; a job number is matched too (_search_display_name).
     _rec_names_search = ["integration_id"]
 
+    # Indexed by ihub_job_integration_id_desc_index (init), which also serves the latest runs.
     integration_id = fields.Many2one(
-        "ihub.integration", required=True, ondelete="cascade", index=True, readonly=True
+        "ihub.integration", required=True, ondelete="cascade", readonly=True
     )
     company_id = fields.Many2one(related="integration_id.company_id", store=True)
     trigger = fields.Selection(TRIGGERS, required=True, readonly=True, index=True)
@@ -644,7 +643,6 @@ class IHubJob(models.Model):
             while self._can_commit() and time.time() < next_second:
                 time.sleep(min(0.05, max(0.0, next_second - time.time())))
                 self._run_due_jobs(started + budget)
-            self._watch_running_jobs()
         finally:
             running.deadline = None
 
@@ -668,16 +666,6 @@ class IHubJob(models.Model):
             progress = progress_by_job().pop(job.id, None)
             if progress and progress.lock:
                 progress.lock.release()
-
-    @api.model
-    def _watch_running_jobs(self):
-        """While runs execute elsewhere, come back soon to check that their workers live."""
-        self.env.cr.execute("SELECT 1 FROM ihub_job WHERE state = 'running' LIMIT 1")
-        if self.env.cr.fetchone():
-            at = fields.Datetime.now() + timedelta(seconds=RECOVERY_POLL_SECONDS)
-            runner = self.env.ref("ihub.ir_cron_job_runner", raise_if_not_found=False)
-            if runner:
-                runner.sudo()._trigger(at)
 
     @api.model
     def _recover_dead_jobs(self):
