@@ -18,6 +18,7 @@
         "views/ihub_integration_type_views.xml",
         "views/ihub_job_views.xml",
         "views/ihub_integration_views.xml",
+        "views/ihub_field_mapping_views.xml",
         "wizard/ihub_run_wizard_views.xml",
         "views/ihub_menus.xml",
     ],

@@ -25,6 +25,7 @@ RESERVED_NAMES = frozenset(
         "has_time_period",
         "is_multi_company_compatible",
         "is_singleton",
+        "has_dry_run",
         "delay",
         "description",
         "base_url",

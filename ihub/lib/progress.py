@@ -48,6 +48,9 @@ class RunProgress:
     savepoint: object = field(default=None, repr=False)
     lock: object = field(default=None, repr=False)
     executing: bool = False
+    dry_run: bool = False
+    # HTTP exchanges recorded since the last commit, written with the next one.
+    exchanges: list = field(default_factory=list, repr=False)
     # The values stored by the last commit: what a failure leaves, since the rest is undone.
     committed: dict = field(default_factory=dict)
 

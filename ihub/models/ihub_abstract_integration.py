@@ -38,6 +38,9 @@ class AbstractIntegration(models.AbstractModel):
         is_multi_company_compatible = False # False: the user picks the company it runs in
         is_singleton = False                # True: one integration of this type per company
                                             # (in all, if is_multi_company_compatible)
+        has_dry_run = False                 # True: "Run Manually" offers a dry run (for
+                                            # run_from_to that moves data with ihub_import
+                                            # and ihub_export only)
         delay = timedelta(minutes=1)        # a scheduled run covers up to now - delay
         description = ""                    # HTML shown to users choosing the type
 
@@ -126,6 +129,7 @@ class AbstractIntegration(models.AbstractModel):
 
     _name = "ihub.abstract_integration"
     _description = "Integration (abstract sub-model)"
+    _inherit = ["ihub.data.plane"]
     _inherits = {"ihub.integration": "super_id"}
 
     # ---- Class attributes a sub-model overrides
@@ -134,6 +138,7 @@ class AbstractIntegration(models.AbstractModel):
     has_time_period = True
     is_multi_company_compatible = False
     is_singleton = False
+    has_dry_run = False
     delay = timedelta(minutes=1)
     description = ""
 

@@ -29,7 +29,7 @@ class IHubIntegration(models.Model):
 
     _name = "ihub.integration"
     _description = "Integration"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "ihub.data.plane"]
     _order = "sequence, name, id"
     _check_company_auto = True
 
@@ -98,6 +98,39 @@ class IHubIntegration(models.Model):
     child_ids = fields.One2many("ihub.integration", "parent_id", string="Child Integrations")
     log_ids = fields.One2many("ihub.log", "integration_id", string="Events")
     action_date_ids = fields.One2many("ihub.action.date", "integration_id", string="Action Dates")
+    # ---- Talking to the other system (ihub_http)
+    base_url = fields.Char(
+        string="Base URL",
+        tracking=True,
+        help="Where the other system's API is, e.g. https://shop.example.com/api. Requests of "
+        "the integration's code name paths below it.",
+    )
+    allow_private_network = fields.Boolean(
+        string="Allow Private Network",
+        tracking=True,
+        help="Let the integration reach addresses of this machine or of a private network "
+        "(an on-premise system, another server of yours). Off, iHub refuses them, so that a "
+        "URL typed in a setting cannot make the server reach its own internal services.",
+    )
+    http_debug = fields.Boolean(
+        string="Record Request Bodies",
+        help="Keep what each request sent and received with its run, to diagnose a problem. "
+        "Turn it off afterwards: bodies may hold personal data.",
+    )
+    rate_limit = fields.Integer(
+        string="Request Quota",
+        help="The most requests the other system accepts per period (0: no limit). All "
+        "workers and servers share it: requests are paced to stay below it.",
+    )
+    rate_limit_period = fields.Selection(
+        [("second", "per second"), ("minute", "per minute"), ("hour", "per hour")],
+        default="minute",
+        required=True,
+        string="Quota Period",
+    )
+    field_mapping_ids = fields.One2many(
+        "ihub.field.mapping", "integration_id", string="Field Mappings"
+    )
     log_count = fields.Integer(compute="_compute_log_summary", string="Event Count")
     last_log_id = fields.Many2one("ihub.log", compute="_compute_log_summary", string="Last Event")
     last_log_summary = fields.Char(compute="_compute_log_summary", string="Last Event Summary")
@@ -179,6 +212,7 @@ class IHubIntegration(models.Model):
     has_time_period = fields.Boolean(related="type_id.has_time_period")
     is_multi_company_compatible = fields.Boolean(related="type_id.is_multi_company_compatible")
     is_singleton = fields.Boolean(related="type_id.is_singleton")
+    has_dry_run = fields.Boolean(related="type_id.has_dry_run")
 
     # ---- Computes
 
@@ -297,6 +331,17 @@ class IHubIntegration(models.Model):
                 raise ValidationError(_("A run is tried at least once."))
             if integration.overlap_minutes < 0:
                 raise ValidationError(_("The overlap cannot be negative."))
+
+    @api.constrains("base_url", "rate_limit")
+    def _check_connection(self):
+        for integration in self:
+            if integration.rate_limit < 0:
+                raise ValidationError(_("The request quota cannot be negative."))
+            url = (integration.base_url or "").strip()
+            if url and not url.lower().startswith(("http://", "https://")):
+                raise ValidationError(
+                    _("The base URL must start with http:// or https:// (%(url)s).", url=url)
+                )
 
     @api.constrains("type_id", "company_id", "active")
     def _check_singleton(self):
@@ -512,7 +557,7 @@ class IHubIntegration(models.Model):
         if not self.is_manually_runnable:
             raise UserError(_("'%(name)s' cannot be run manually.", name=self.name))
         self._check_not_running()
-        if self.has_time_period:
+        if self.has_time_period or self.has_dry_run:
             return {
                 "type": "ir.actions.act_window",
                 "res_model": "ihub.run.wizard",
@@ -524,15 +569,20 @@ class IHubIntegration(models.Model):
         self._run_manually(None, fields.Datetime.now())
         return self._notify_queued()
 
-    def _run_manually(self, date_from, date_to):
-        """Queue a manual run over [date_from, date_to); it does not move the schedule."""
+    def _run_manually(self, date_from, date_to, dry_run=False):
+        """Queue a manual run over [date_from, date_to); it does not move the schedule.
+
+        A dry run (types with ``has_dry_run``) reports what it would do and writes nothing.
+        """
         self.ensure_one()
         self._check_can_operate()
         if not self.is_manually_runnable:
             raise UserError(_("'%(name)s' cannot be run manually.", name=self.name))
         self._check_not_running()
+        if dry_run and not self.has_dry_run:
+            raise UserError(_("'%(name)s' cannot run dry.", name=self.name))
         return self.env["ihub.job"]._enqueue(
-            self, "manual", date_from=date_from, date_to=date_to, priority=5
+            self, "manual", date_from=date_from, date_to=date_to, priority=5, dry_run=dry_run
         )
 
     def _check_not_running(self):

@@ -12,6 +12,7 @@ FLAGS = (
     "has_time_period",
     "is_multi_company_compatible",
     "is_singleton",
+    "has_dry_run",
 )
 
 
@@ -83,6 +84,7 @@ class IHubIntegrationType(models.Model):
         compute="_compute_flags", string="Handles All Companies"
     )
     is_singleton = fields.Boolean(compute="_compute_flags", string="Only One Allowed")
+    has_dry_run = fields.Boolean(compute="_compute_flags", string="Can Run Dry")
 
     _sql_constraints = [
         ("code_unique", "unique(code)", "An integration type with this code already exists."),

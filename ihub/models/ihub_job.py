@@ -101,6 +101,10 @@ class IHubJob(models.Model):
         help="A scheduled run (or its retry): when it succeeds, the next scheduled run starts "
         "where it stopped.",
     )
+    dry_run = fields.Boolean(
+        readonly=True,
+        help="A dry run reports what it would create, update and skip, and writes nothing.",
+    )
     eta = fields.Datetime(string="Not Before", readonly=True, index=True)
     priority = fields.Integer(default=10, readonly=True)
     queued_at = fields.Datetime(default=fields.Datetime.now, readonly=True)
@@ -131,6 +135,7 @@ class IHubJob(models.Model):
     parent_job_id = fields.Many2one("ihub.job", readonly=True, index=True, ondelete="set null")
     child_job_ids = fields.One2many("ihub.job", "parent_job_id", string="Follow-up Runs")
     log_ids = fields.One2many("ihub.log", "job_id", string="Events")
+    http_exchange_ids = fields.One2many("ihub.http.exchange", "job_id", string="HTTP Requests")
 
     def init(self):
         # Crash detection used to compare heartbeat clocks in this table; it is no longer used.
@@ -426,13 +431,18 @@ class IHubJob(models.Model):
         production, where everything since the claim's commit is the run's own work; in tests,
         whose transaction must go on, a savepoint does.
         """
-        progress.savepoint = self._run_savepoint()
+        progress.dry_run = self.dry_run
+        # A dry run's work is undone at its end, whatever the integration's code wrote.
+        progress.savepoint = self.env.cr.savepoint() if self.dry_run else self._run_savepoint()
         progress.executing = True
         try:
             sub = self.integration_id._run_environment(self).sub_id
             sub.run_from_to(self.date_from or None, self.date_to or None)
             if progress.savepoint:
-                progress.savepoint.close(rollback=False)
+                progress.savepoint.close(rollback=self.dry_run)
+            if self.dry_run:
+                self.env.invalidate_all()
+                self.env["ihub.log"]._restore_rolled_back_events()
             return ("done", None)
         except _TimeSliceEnded:
             return ("paused", None)
@@ -448,6 +458,7 @@ class IHubJob(models.Model):
         return None if self._can_commit() else self.env.cr.savepoint()
 
     def _record(self, outcome, progress):
+        self._flush_exchanges(progress)
         status, error_traceback = outcome
         if status == "done":
             self._record_success(progress)
@@ -538,6 +549,7 @@ class IHubJob(models.Model):
             self.integration_id,
             "retry",
             advances_watermark=self.advances_watermark,
+            dry_run=self.dry_run,
             date_from=self.date_from,
             date_to=self.date_to,
             attempt=attempt or self.attempt + 1,
@@ -592,14 +604,21 @@ class IHubJob(models.Model):
         progress = self._progress()
         if checkpoint is not None:
             progress.checkpoint = str(checkpoint)
+        if progress.dry_run:
+            return  # nothing of a dry run is kept
         if progress.savepoint:
             progress.savepoint.close(rollback=False)
         progress.committed = progress.values()
+        self._flush_exchanges(progress)
         self.sudo().write({"heartbeat_at": fields.Datetime.now(), **progress.committed})
         self._commit()
         if checkpoint is not None and _slice_deadline() and time.time() > _slice_deadline():
             raise _TimeSliceEnded()
         progress.savepoint = self._run_savepoint()
+
+    def _flush_exchanges(self, progress):
+        exchanges, progress.exchanges = progress.exchanges, []
+        self.env["ihub.http.exchange"]._ihub_store(self, exchanges)
 
     @property
     def resume_from(self):

@@ -11,11 +11,13 @@ class IHubRunWizard(models.TransientModel):
     _description = "Run an Integration Manually"
 
     integration_id = fields.Many2one("ihub.integration", required=True, ondelete="cascade")
-    date_from = fields.Datetime(
-        string="From", required=True, help="Start of the period to run over (included)."
-    )
-    date_to = fields.Datetime(
-        string="To", required=True, help="End of the period to run over (excluded)."
+    has_time_period = fields.Boolean(related="integration_id.has_time_period")
+    has_dry_run = fields.Boolean(related="integration_id.has_dry_run")
+    date_from = fields.Datetime(string="From", help="Start of the period to run over (included).")
+    date_to = fields.Datetime(string="To", help="End of the period to run over (excluded).")
+    dry_run = fields.Boolean(
+        help="Report what the run would create, update and skip, and write nothing: check a "
+        "new mapping before the first real run.",
     )
 
     @api.model
@@ -28,11 +30,16 @@ class IHubRunWizard(models.TransientModel):
 
     @api.constrains("date_from", "date_to")
     def _check_period(self):
-        for wizard in self:
+        for wizard in self.filtered("has_time_period"):
+            if not (wizard.date_from and wizard.date_to):
+                raise UserError(_("Give the period to run over."))
             if wizard.date_from >= wizard.date_to:
                 raise UserError(_("The period must end after it starts."))
 
     def action_run(self):
         self.ensure_one()
-        self.integration_id._run_manually(self.date_from, self.date_to)
+        if self.has_time_period:
+            self.integration_id._run_manually(self.date_from, self.date_to, self.dry_run)
+        else:
+            self.integration_id._run_manually(None, fields.Datetime.now(), self.dry_run)
         return self.integration_id._notify_queued()
