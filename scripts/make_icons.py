@@ -3,9 +3,10 @@
 
     python3 scripts/make_icons.py
 
-writes ``ihub/static/description/icon.png`` (a hub: a central node linked to six satellites)
-and ``ihub_demo_integration/static/description/icon.png`` (a lab flask). Each icon is drawn
-four times larger and scaled down, so that its edges are smooth. Needs Pillow.
+writes ``ihub/static/description/icon.png`` (a hub: a central node linked to six satellites),
+``ihub_demo_integration/static/description/icon.png`` (a lab flask) and
+``ihub_odoo_contacts/static/description/icon.png`` (two people, a two-way arrow). Each icon is
+drawn four times larger and scaled down, so that its edges are smooth. Needs Pillow.
 """
 
 import math
@@ -130,9 +131,43 @@ def demo_icon():
     return image
 
 
+def contacts_icon():
+    """Two people and a two-way arrow, white on blue: contacts kept in step between two Odoos."""
+    image = _canvas((0x3A, 0x8D, 0xDE), (0x1D, 0x4F, 0x9C))
+    draw = ImageDraw.Draw(image)
+    s = SCALE
+
+    def person(cx, top, scale):
+        _circle(draw, (cx * s, (top + 22 * scale) * s), 22 * scale * s, fill=WHITE)
+        draw.rounded_rectangle(
+            [
+                ((cx - 38 * scale) * s, (top + 50 * scale) * s),
+                ((cx + 38 * scale) * s, (top + 110 * scale) * s),
+            ],
+            radius=30 * scale * s,
+            fill=WHITE,
+        )
+
+    person(88, 54, 1.0)
+    person(170, 70, 0.8)
+    # The arrows below: one each way.
+    y1, y2 = 190, 214
+    draw.line([(60 * s, y1 * s), (196 * s, y1 * s)], fill=WHITE, width=8 * s)
+    draw.polygon(
+        [(196 * s, (y1 - 12) * s), (214 * s, y1 * s), (196 * s, (y1 + 12) * s)], fill=WHITE
+    )
+    draw.line([(60 * s, y2 * s), (196 * s, y2 * s)], fill=(255, 255, 255, 170), width=8 * s)
+    draw.polygon(
+        [(60 * s, (y2 - 12) * s), (42 * s, y2 * s), (60 * s, (y2 + 12) * s)],
+        fill=(255, 255, 255, 170),
+    )
+    return image
+
+
 def main():
     _finish(hub_icon(), ROOT / "ihub" / "static" / "description" / "icon.png")
     _finish(demo_icon(), ROOT / "ihub_demo_integration" / "static" / "description" / "icon.png")
+    _finish(contacts_icon(), ROOT / "ihub_odoo_contacts" / "static" / "description" / "icon.png")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,152 @@
+from datetime import timedelta
+
+from odoo import fields, models
+
+from odoo.addons.ihub.lib.sync import NEWEST_WINS, ODOO_WINS, REMOTE_WINS, FieldMapping, FieldRule
+
+from ..lib.odoo_rpc import OdooRPC
+
+# The other Odoo's contact fields the sync reads (and writes back when it exports).
+TEXT_FIELDS = ("name", "email", "phone", "street", "street2", "city", "zip", "ref", "website")
+REMOTE_FIELDS = [*TEXT_FIELDS, "is_company", "parent_id", "country_code", "write_date"]
+
+
+class OdooContactsIntegration(models.Model):
+    """Contacts from another Odoo database, through its external JSON-RPC API.
+
+    Each run imports the contacts changed on the other side during its period — companies
+    first, then people, linked to their company through the mapper — and, if asked, sends back
+    the contacts changed here.
+    """
+
+    _name = "ihub.integration.odoo_contacts"
+    _inherit = "ihub.abstract_integration"
+    _description = "Contacts from Another Odoo"
+
+    is_job = True
+    is_manually_runnable = True
+    has_time_period = True
+    is_multi_company_compatible = False
+    is_singleton = False
+    has_dry_run = True
+    delay = timedelta(seconds=30)
+    credential_kinds = ("basic",)
+    description = (
+        "<p>Keeps the contacts of another Odoo database in this one: companies and people "
+        "changed there are created or updated here, and contacts changed here can be sent "
+        "back.</p>"
+    )
+
+    remote_database = fields.Char(
+        string="Database", required=True, help="The database of the other Odoo to read from."
+    )
+    page_size = fields.Integer(
+        default=500, help="Contacts read per request: larger pages mean fewer round trips."
+    )
+    export_back = fields.Boolean(
+        string="Send Changes Back",
+        help="Also send the contacts changed here (and not by this sync) to the other Odoo.",
+    )
+    conflict_rule = fields.Selection(
+        [
+            (REMOTE_WINS, "The other Odoo wins"),
+            (ODOO_WINS, "This Odoo wins"),
+            (NEWEST_WINS, "The newest change wins"),
+        ],
+        default=NEWEST_WINS,
+        required=True,
+        help="What happens to a contact changed on both sides since the last sync.",
+    )
+
+    def run_from_to(self, _from, _to):
+        self.ensure_one()
+        rpc = self._rpc()
+        period = [("write_date", "<", fields.Datetime.to_string(_to))]
+        if _from:
+            period.append(("write_date", ">=", fields.Datetime.to_string(_from)))
+        mapping = self._field_mapping()
+        for step, is_company in (("companies", True), ("contacts", False)):
+            self.ihub_import(
+                "res.partner",
+                self._fetch(rpc, [*period, ("is_company", "=", is_company)]),
+                mapping,
+                step=step,
+                conflict=self.conflict_rule,
+                modified="write_date",
+                batch_size=self.page_size,
+            )
+        if self.export_back:
+            changed = self.env["res.partner"].search(
+                [("write_date", "<", _to), *([("write_date", ">=", _from)] if _from else [])]
+            )
+            self.ihub_export(changed, self._remote_values, self._sender(rpc), step="send back")
+
+    def _rpc(self):
+        login = self.ihub_secret(kind="basic", field="username")
+        api_key = self.ihub_secret(kind="basic")
+        return OdooRPC(self.ihub_http(), self.remote_database, login, api_key)
+
+    def _fetch(self, rpc, domain):
+        """Pages of contacts ordered by (write date, id); a page's cursor is its last pair, so
+        that a page boundary never skips or repeats a contact that changes meanwhile."""
+        page_size = max(1, self.page_size)
+
+        def fetch(cursor):
+            page_domain = list(domain)
+            if cursor:
+                stamp, _sep, last_id = cursor.partition("|")
+                page_domain = [
+                    *page_domain,
+                    "|",
+                    ("write_date", ">", stamp),
+                    "&",
+                    ("write_date", "=", stamp),
+                    ("id", ">", int(last_id)),
+                ]
+            rows = rpc.execute(
+                "res.partner",
+                "search_read",
+                page_domain,
+                fields=["id", *REMOTE_FIELDS],
+                order="write_date, id",
+                limit=page_size,
+                context={"active_test": False},
+            )
+            if len(rows) < page_size:
+                return rows, None
+            return rows, f"{rows[-1]['write_date']}|{rows[-1]['id']}"
+
+        return fetch
+
+    def _field_mapping(self):
+        countries = {c.code: c.id for c in self.env["res.country"].search([])}
+
+        def country(code):
+            if not code:
+                return False
+            if code not in countries:
+                raise ValueError(f"no country with code {code}")
+            return countries[code]
+
+        return FieldMapping(
+            [
+                *(FieldRule(name, name, required=name == "name") for name in TEXT_FIELDS),
+                FieldRule("is_company", "is_company", default=False),
+                FieldRule("parent_id.0", "parent_id", reference="res.partner"),
+                FieldRule("country_code", "country_id", convert=country, default=False),
+            ]
+        )
+
+    def _remote_values(self, partner):
+        values = {name: partner[name] or False for name in TEXT_FIELDS}
+        values["is_company"] = partner.is_company
+        return values
+
+    def _sender(self, rpc):
+        def send(partner, values, external_id):
+            if external_id:
+                rpc.execute("res.partner", "write", [int(external_id)], values)
+                return external_id
+            return rpc.execute("res.partner", "create", [values])[0]
+
+        return send
