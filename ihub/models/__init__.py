@@ -5,3 +5,7 @@ from . import ihub_abstract_integration
 from . import ihub_log
 from . import ihub_action_date
 from . import ihub_job
+from . import ihub_mapper
+from . import ihub_value_map
+from . import ihub_value_map_line
+from . import ihub_integration_mapping
