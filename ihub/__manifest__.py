@@ -13,6 +13,7 @@
         "security/ihub_security.xml",
         "security/ir.model.access.csv",
         "data/ihub_job_data.xml",
+        "data/ihub_mapper_data.xml",
         "views/ihub_log_views.xml",
         "views/ihub_action_date_views.xml",
         "views/ihub_integration_type_views.xml",
@@ -20,6 +21,8 @@
         "views/ihub_integration_views.xml",
         "views/ihub_field_mapping_views.xml",
         "wizard/ihub_run_wizard_views.xml",
+        "views/ihub_mapper_views.xml",
+        "views/ihub_value_map_views.xml",
         "views/ihub_menus.xml",
     ],
     "assets": {

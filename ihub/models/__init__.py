@@ -10,3 +10,7 @@ from . import ihub_http_exchange
 from . import ihub_throttle
 from . import ihub_field_mapping
 from . import ihub_field_mapping_line
+from . import ihub_mapper
+from . import ihub_value_map
+from . import ihub_value_map_line
+from . import ihub_integration_mapping

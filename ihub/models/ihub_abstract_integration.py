@@ -303,3 +303,13 @@ class AbstractIntegration(models.AbstractModel):
     def get_action_date(self, key):
         """Shortcut for ``self.super_id.get_action_date(key)``."""
         return self.super_id.get_action_date(key)
+
+    def ihub_mapper(self, model_name):
+        """Shortcut for ``self.super_id.ihub_mapper(model_name)`` (external ids, a ``Mapper``)."""
+        self.ensure_one()
+        return self.super_id.ihub_mapper(model_name)
+
+    def ihub_value_map(self, code):
+        """Shortcut for ``self.super_id.ihub_value_map(code)`` (a ``ValueMap``)."""
+        self.ensure_one()
+        return self.super_id.ihub_value_map(code)

@@ -1,2 +1,3 @@
 from . import ihub_integration_fake
 from . import ihub_integration_sync_test
+from . import ihub_integration_test_mapper
