@@ -171,7 +171,12 @@ class IHubDataPlane(models.AbstractModel):
     def _ihub_report_sync(self, store, report, title):
         store.report_counts(report)
         integration = self._ihub_integration()
-        details = {"errors": [[str(key), message] for key, message in report.errors]}
+        details = "\n".join(
+            [_("Records skipped (outside id: reason):")]
+            + [f"{key or '?'}: {message}" for key, message in report.errors]
+        )
+        if report.failed > len(report.errors):
+            details += "\n" + _("… and %(count)s more", count=report.failed - len(report.errors))
         message = f"{title}: {report.summary()}"
         if report.dry_run:
             message = _("Dry run – %(message)s", message=message)

@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 from odoo.addons.ihub.lib.sync import FieldMapping
 
@@ -22,14 +22,9 @@ class IHubFieldMapping(models.Model):
     code = fields.Char(
         required=True, help="How the integration's code names this mapping (ihub_field_mapping)."
     )
-    model_id = fields.Many2one(
-        "ir.model",
-        string="Odoo Model",
-        required=True,
-        ondelete="cascade",
-        domain=[("transient", "=", False)],
+    res_model = fields.Selection(
+        selection="_selection_res_model", string="Odoo Model", required=True
     )
-    model_name = fields.Char(related="model_id.model", string="Model Name")
     line_ids = fields.One2many("ihub.field.mapping.line", "mapping_id", string="Fields", copy=True)
 
     _sql_constraints = [
@@ -39,6 +34,11 @@ class IHubFieldMapping(models.Model):
             "An integration has one field mapping of each code.",
         ),
     ]
+
+    @api.model
+    def _selection_res_model(self):
+        models_ = self.env["ir.model"].sudo().search([("transient", "=", False)], order="name")
+        return [(model.model, model.name) for model in models_]
 
     def _ihub_compile(self):
         """This mapping as the sync engine's ``FieldMapping``."""

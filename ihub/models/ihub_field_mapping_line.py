@@ -1,7 +1,8 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
-from odoo.addons.ihub.lib.sync import FieldRule, parse_date, parse_datetime
+from odoo.addons.ihub.lib.exceptions import IHubError
+from odoo.addons.ihub.lib.sync import FieldRule, RecordError, parse_date, parse_datetime
 
 
 class IHubFieldMappingLine(models.Model):
@@ -19,13 +20,9 @@ class IHubFieldMappingLine(models.Model):
         help="Where the value is in the outside record: keys separated by dots, e.g. "
         "address.country_code, or lines.0.sku for the first line.",
     )
-    field_id = fields.Many2one(
-        "ir.model.fields",
-        string="Odoo Field",
-        required=True,
-        ondelete="cascade",
-        domain="[('model_id', '=', parent.model_id), ('store', '=', True), "
-        "('ttype', 'not in', ('one2many', 'many2many', 'binary'))]",
+    res_model = fields.Selection(related="mapping_id.res_model")
+    field_name = fields.Char(
+        string="Odoo Field", required=True, help="The field of the Odoo record the value fills."
     )
     conversion = fields.Selection(
         [
@@ -47,30 +44,51 @@ class IHubFieldMappingLine(models.Model):
     value_map_id = fields.Many2one("ihub.value.map", ondelete="restrict")
     required = fields.Boolean(help="A record without this value is skipped and reported.")
 
-    @api.constrains("conversion", "value_map_id", "field_id")
+    @api.constrains("conversion", "value_map_id", "field_name")
     def _check_conversion(self):
         for line in self:
+            field = line._odoo_field()
+            if not field or not field.store or field.type in ("one2many", "many2many", "binary"):
+                raise ValidationError(
+                    _(
+                        "'%(field)s' is not a field an import can fill on %(model)s.",
+                        field=line.field_name,
+                        model=line.res_model,
+                    )
+                )
             if line.conversion == "value_map" and not line.value_map_id:
                 raise ValidationError(_("Choose the value map of '%(path)s'.", path=line.path))
-            if line.conversion == "reference" and line.field_id.ttype != "many2one":
+            if line.conversion == "reference" and field.type != "many2one":
                 raise ValidationError(
                     _(
                         "'%(field)s' is not a link to a record: an outside id cannot fill it.",
-                        field=line.field_id.field_description,
+                        field=field.string,
                     )
                 )
+
+    def _odoo_field(self):
+        model = self.env[self.res_model] if self.res_model in self.env else None
+        return model._fields.get(self.field_name) if model is not None else None
 
     def _ihub_rule(self):
         self.ensure_one()
         convert, reference = CONVERSIONS.get(self.conversion), None
         if self.conversion == "value_map":
             value_map = self.mapping_id.integration_id.ihub_value_map(self.value_map_id.code)
-            convert = value_map.to_odoo
+
+            def convert(value, value_map=value_map):
+                try:
+                    target = value_map.to_odoo(value)
+                except IHubError as error:
+                    # One record with a value nobody mapped yet is skipped, not the whole run.
+                    raise RecordError(str(error)) from error
+                return target.id if isinstance(target, models.BaseModel) else target
+
         elif self.conversion == "reference":
-            reference = self.field_id.relation
+            reference = self._odoo_field().comodel_name
         return FieldRule(
             self.path,
-            self.field_id.name,
+            self.field_name,
             convert=convert,
             reference=reference,
             required=self.required,

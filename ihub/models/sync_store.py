@@ -6,6 +6,7 @@ record rules hold; mappings go through the integration's mapper API.
 
 from psycopg2 import sql
 
+from odoo.addons.ihub.lib import progress as run_progress
 from odoo.addons.ihub.lib.sync import Checkpoint, ExportStore, ImportStore, Known
 
 # Imports write many records: no chatter message, follower or tracking value per record.
@@ -22,7 +23,8 @@ class _JobReporting:
 
     def __init__(self, integration, step):
         self.integration, self.step = integration, step
-        self.job = integration.ihub_job()
+        job_id = run_progress.running_job_id(integration.id)
+        self.job = integration.env["ihub.job"].sudo().browse(job_id)
         self.checkpoint = Checkpoint(self.job.resume_from if self.job else None)
         self.reported = (0, 0, 0)
 
@@ -70,9 +72,7 @@ class OdooImportStore(_JobReporting, ImportStore):
              WHERE m.integration_id = %s AND m.res_model = %s AND m.external_id = ANY(%s)
             """
         ).format(table=sql.Identifier(self.model._table))
-        self.env.cr.execute(
-            query, (self.integration.super_id.id, self.model._name, list(external_ids))
-        )
+        self.env.cr.execute(query, (self.integration.id, self.model._name, list(external_ids)))
         return {
             external_id: Known(
                 res_id=res_id,
@@ -117,7 +117,7 @@ class OdooExportStore(_JobReporting, ExportStore):
               FROM ihub_mapper
              WHERE integration_id = %s AND res_model = %s AND res_id = ANY(%s)
             """,
-            (self.integration.super_id.id, self.model._name, [record.id for record in records]),
+            (self.integration.id, self.model._name, [record.id for record in records]),
         )
         return {
             res_id: Known(res_id=res_id, external_id=external_id, sync_date=sync_date)

@@ -60,8 +60,8 @@ class SyncTestIntegration(models.Model):
         if not item.get("name"):
             raise RecordError("a partner without a name")
         vals = {"name": item["name"], "is_company": bool(item.get("is_company"))}
-        if item.get("lang"):
-            vals["lang"] = item["lang"]
+        if item.get("type"):
+            vals["type"] = item["type"]
         if item.get("company"):
             parent = self.ihub_mapper("res.partner").record(item["company"])
             if not parent:

@@ -3,8 +3,10 @@
 from datetime import timedelta
 
 from odoo import Command
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user
 
+from odoo.addons.ihub.lib.sync import RecordError
 from odoo.addons.ihub.tests.common import run_due_jobs, run_integration
 from odoo.addons.test_ihub.models.ihub_integration_sync_test import REMOTE, SENT
 
@@ -72,7 +74,7 @@ class TestSync(IHubCase):
         partners = self.partners()
         self.assertEqual(len(partners), 7)
         contact_3 = partners.filtered(lambda p: p.name == "Remote Contact 3")
-        self.assertEqual(contact_3.parent_id.name, "Remote Company 1")
+        self.assertEqual(contact_3.parent_id.name, "Remote Company 2")
         self.assertEqual(len(self.mapped()), 7)
         self.assertEqual((job.processed_count, job.succeeded_count, job.failed_count), (7, 7, 0))
         self.assertEqual(partners.create_uid, self.run_user, "records are written as the run user")
@@ -96,7 +98,7 @@ class TestSync(IHubCase):
         self.remote["partners"] = [
             company(1),
             contact(1, 1),
-            contact(2, 1, lang="xx_XX"),  # refused by Odoo when saved
+            contact(2, 1, type="bogus"),  # refused by Odoo when saved
             {"id": "P3"},  # refused by the conversion
             contact(4, company_n=9),  # its company never came
             contact(5, 1),
@@ -110,8 +112,8 @@ class TestSync(IHubCase):
         self.assertEqual(job.failed_count, 3)
         warning = job.log_ids.filtered(lambda e: e.level == "warning")
         self.assertIn("failed 3", warning.summary)
-        errors = dict(warning.details["errors"])
-        self.assertIn("xx_XX", errors["P2"])
+        errors = dict(line.split(": ", 1) for line in warning.details.splitlines()[1:])
+        self.assertIn("bogus", errors["P2"])
         self.assertEqual(errors["P3"], "a partner without a name")
         self.assertIn("company C9 is unknown", errors["P4"])
 
@@ -168,3 +170,91 @@ class TestSync(IHubCase):
         self.assertEqual(SENT[self.integration.id], [(local.id, {"name": "Local Shop"}, None)])
         mapper = self.integration.ihub_mapper("res.partner")
         self.assertEqual(mapper.external_id(local), f"L{local.id}")
+
+
+class TestFieldMapping(IHubCase):
+    """A manager maps outside values to fields in the UI; integration code uses the mapping."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sub = (
+            cls.env["ihub.integration.synctest"]
+            .with_user(cls.manager)
+            .create({"name": "Mapped", "user_id": cls.manager.id})
+        )
+        cls.integration = cls.sub.super_id
+        Env = cls.env(user=cls.manager)
+        cls.countries = Env["ihub.value.map"].create(
+            {
+                "integration_id": cls.integration.id,
+                "name": "Countries",
+                "code": "country",
+                "res_model": "res.country",
+                "line_ids": [
+                    Command.create({"external_value": "DEU", "res_id": cls.env.ref("base.de").id})
+                ],
+            }
+        )
+        field = {name: name for name in ("name", "country_id", "parent_id", "is_company")}
+        cls.mapping = Env["ihub.field.mapping"].create(
+            {
+                "integration_id": cls.integration.id,
+                "name": "Contacts",
+                "code": "contacts",
+                "res_model": "res.partner",
+                "line_ids": [
+                    Command.create({"path": "name", "field_name": field["name"], "required": True}),
+                    Command.create({"path": "address.country", "field_name": field["country_id"],
+                                    "conversion": "value_map", "value_map_id": cls.countries.id}),
+                    Command.create({"path": "company", "field_name": field["parent_id"],
+                                    "conversion": "reference"}),
+                    Command.create({"path": "vip", "field_name": field["is_company"],
+                                    "conversion": "boolean"}),
+                ],
+            }
+        )  # fmt: skip
+
+    def test_a_mapping_converts_records_with_value_maps_references_and_conversions(self):
+        mapping = self.integration.with_user(self.manager).ihub_field_mapping("contacts")
+        parent = self.env["res.partner"].create({"name": "Parent", "is_company": True})
+        self.integration.with_user(self.manager).ihub_mapper("res.partner").bind("C1", parent)
+        items = [{"name": "Ann", "address": {"country": "DEU"}, "company": "C1", "vip": "yes"}]
+        resolved = {"res.partner": {"C1": parent.id}}
+        self.assertEqual(mapping.references(items), {"res.partner": {"C1"}})
+        self.assertEqual(
+            mapping(items[0], resolved),
+            {
+                "name": "Ann",
+                "country_id": self.env.ref("base.de").id,
+                "parent_id": parent.id,
+                "is_company": True,
+            },
+        )
+
+    def test_an_unmapped_value_skips_the_record_with_a_message_naming_map_and_value(self):
+        mapping = self.integration.with_user(self.manager).ihub_field_mapping("contacts")
+        with self.assertRaisesRegex(RecordError, "Countries.*XXX"):
+            mapping({"name": "Bob", "address": {"country": "XXX"}}, {})
+
+    def test_a_reference_line_needs_a_link_field_and_a_value_map_line_a_map(self):
+        Line = self.env["ihub.field.mapping.line"].with_user(self.manager)
+        with self.assertRaisesRegex(ValidationError, "not a link to a record"):
+            Line.create({"mapping_id": self.mapping.id, "path": "x", "field_name": "name",
+                         "conversion": "reference"})  # fmt: skip
+        with self.assertRaisesRegex(ValidationError, "Choose the value map"):
+            Line.create({"mapping_id": self.mapping.id, "path": "x", "field_name": "name",
+                         "conversion": "value_map"})  # fmt: skip
+
+    def test_a_line_must_name_a_field_an_import_can_fill(self):
+        Line = self.env["ihub.field.mapping.line"].with_user(self.manager)
+        for field_name in ("no_such_field", "child_ids", "display_name"):
+            with self.assertRaisesRegex(ValidationError, "not a field an import can fill"):
+                Line.create({"mapping_id": self.mapping.id, "path": "x", "field_name": field_name})
+
+    def test_users_read_mappings_managers_edit_them(self):
+        self.assertEqual(self.mapping.with_user(self.ihub_user).line_ids.mapped("path")[0], "name")
+        with self.assertRaises(AccessError):
+            self.mapping.with_user(self.ihub_user).write({"name": "Changed"})
+        with self.assertRaisesRegex(UserError, "no field mapping 'nope'"):
+            self.integration.with_user(self.ihub_user).ihub_field_mapping("nope")
