@@ -426,9 +426,16 @@ class OtherOdoo:
         cmd = self._odoo(self.database, "-d", self.database, f"--http-port={port}")
         cmd += [f"--log-level={log_level}", f"--logfile={self.log_path}"]
         # A session of its own: a Ctrl+C in the terminal reaches the caller, which stops it.
-        self.process = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, start_new_session=True, env=self.runtime.env
-        )
+        # What Odoo prints before its logging is set up goes to the log file too.
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env=self.runtime.env,
+            )
         self._path(".pid").write_text(f"{self.process.pid}\n")
         self.url = f"http://127.0.0.1:{port}"
         try:
