@@ -44,9 +44,17 @@ from devtools.other_odoo import (  # noqa: E402
     OtherOdoo,
     OtherOdooError,
     sample_data,
+    stop_recorded_servers,
 )
 
-__all__ = ["SAMPLE_TAG", "OtherOdooError", "WithOtherOdoo", "other_odoo", "sample_data"]
+__all__ = [
+    "SAMPLE_TAG",
+    "OtherOdooError",
+    "WithOtherOdoo",
+    "other_odoo",
+    "sample_data",
+    "stop_recorded_servers",
+]
 
 _numbers = itertools.count(1)
 

@@ -1,11 +1,19 @@
 """The other Odoo of the contacts-sync example: a real second server, reached over JSON-RPC."""
 
 import os
+import tempfile
 from pathlib import Path
 
 from odoo.tests import BaseCase
 
-from .other_odoo import SAMPLE_TAG, OtherOdooError, WithOtherOdoo, other_odoo, sample_data
+from .other_odoo import (
+    SAMPLE_TAG,
+    OtherOdooError,
+    WithOtherOdoo,
+    other_odoo,
+    sample_data,
+    stop_recorded_servers,
+)
 from .servers import connect
 
 PARTNER = "res.partner"
@@ -137,3 +145,14 @@ class TestOtherOdooLifecycle(BaseCase):
         self.assertFalse(database_exists(database))
         self.assertFalse(state_dir.exists())
         self.assertFalse(filestore.exists())
+
+
+class TestStopRecordedServers(BaseCase):
+    def test_a_pid_that_is_not_an_other_odoo_is_left_alone(self):
+        # `dev.py stop-db` stops servers a killed `run` left; a stale pid file must not make it
+        # signal whatever process got that pid since (here: this test's own process).
+        with tempfile.TemporaryDirectory() as state_dir:
+            pid_file = Path(state_dir, "ihub_other.pid")
+            pid_file.write_text(f"{os.getpid()}\n")
+            self.assertEqual(stop_recorded_servers(Path(state_dir)), [])
+            self.assertFalse(pid_file.exists())
