@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from devtools import commands  # noqa: E402
+from devtools import commands, other_odoo_dev  # noqa: E402
 from devtools.common import DevError  # noqa: E402
 
 
@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--update", action="store_true", help="update the iHub addons (-u) before serving"
     )
+    other_odoo_dev.add_arguments(run)
     run.set_defaults(func=commands.cmd_run)
 
     test = sub.add_parser(

@@ -9,7 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from . import odoo, pgcluster, prereq
+from . import odoo, other_odoo_dev, pgcluster, prereq
 from .common import (
     ADDONS,
     EXIT_MISSING_PREREQUISITE,
@@ -80,6 +80,7 @@ def cmd_run(args) -> int:
     env = prereq.run_checks("run")
     if _port_in_use(args.interface, args.port):
         raise DevError(f"port {args.port} is already in use; choose another with --port")
+    other_odoo_dev.check_arguments(args)
     db = database_settings(env)
     options = odoo.machine_options(env.extra_addons_paths, db, args.database)
     options.update({"http_port": str(args.port), "without_demo": "False"})
@@ -92,10 +93,17 @@ def cmd_run(args) -> int:
         odoo.install_modules(conf, db, args.database, ADDONS, "-u", log_level="info")
     else:
         say(f"reusing database '{args.database}' (pass --update to update the addons)")
-    _print_banner(args, conf)
+    other = None
     try:
+        if not args.no_other_odoo:
+            other = other_odoo_dev.start(env.extra_addons_paths, db, args)
+            other_odoo_dev.print_banner(other)
+        _print_banner(args, conf)
         return odoo.serve(conf, args.port, args.interface)
     finally:
+        if other is not None:
+            other.stop()
+            print("Stopped the other Odoo.", flush=True)
         _print_stop_hint(env)
 
 
@@ -188,7 +196,8 @@ def cmd_start_db(args) -> int:
 
 
 def cmd_stop_db(args) -> int:
-    """Stop the embedded cluster (or the one in --dir)."""
+    """Stop the embedded cluster (or the one in --dir), and the other Odoo's server if left."""
+    other_odoo_dev.stop_leftovers()
     cluster = _cluster_for(args, create=False)
     if cluster is None or not cluster.initialized():
         print("No embedded PostgreSQL cluster found; nothing to stop.")
