@@ -5,9 +5,13 @@ name through the system resolver, fails the test before a packet can leave the m
 URLs are answered by fake resolvers; the servers listen on 127.0.0.1 (and 127.0.0.2).
 """
 
+import datetime
 import ipaddress
 import json
+import os
 import socket
+import ssl
+import tempfile
 import threading
 from contextlib import ExitStack
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,6 +19,10 @@ from unittest import mock
 from urllib.parse import parse_qs, urlsplit
 
 import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from odoo.tests import BaseCase
 
@@ -27,7 +35,6 @@ from odoo.addons.ihub.lib.http import (
     build_session,
 )
 from odoo.addons.ihub.lib.netguard import NetworkRefused
-from odoo.addons.ihub.lib.redact import redact_headers, redact_text, redact_url
 
 SECRET = "s3cr3t-Value!"
 # requests.Session.send before Odoo's test classes patch it (see _request_handler below).
@@ -84,7 +91,8 @@ class Handler(BaseHTTPRequestHandler):
         for name, value in headers:
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(body)
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def handle_request(self):
         server = self.server
@@ -189,6 +197,37 @@ def start_server(test, host="127.0.0.1", port=0, name="A"):
 
     test.addCleanup(stop)
     return server
+
+
+def self_signed_certificate(folder, host_name):
+    """Write a certificate for ``host_name`` (its own CA) and its key; return their paths."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host_name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host_name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
+    with open(cert_path, "wb") as file:
+        file.write(certificate.public_bytes(serialization.Encoding.PEM))
+    with open(key_path, "wb") as file:
+        file.write(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+    return cert_path, key_path
 
 
 class HttpCase(BaseCase):
@@ -307,6 +346,8 @@ class TestRequests(HttpCase):
             self.assertIn(f"GET {self.base}/big?", str(caught.exception))
             self.assertIn("the answer is larger than 1000 bytes", str(caught.exception))
         self.assertEqual(len(session.get("/big", params={"size": 1000}).content), 1000)
+        head = session.head("/big", params={"size": 5000})
+        self.assertEqual(head.headers["Content-Length"], "5000", "a HEAD answer has no body")
         response = session.get("/big", params={"size": 5000}, max_response_bytes=5000)
         self.assertEqual(len(response.content), 5000)
 
@@ -452,6 +493,34 @@ class TestGuard(HttpCase):
         self.assertEqual(self.server.seen, [])
 
 
+class TestTLS(HttpCase):
+    def test_tls_verifies_the_name_while_connecting_to_the_checked_address(self):
+        folder = tempfile.mkdtemp()
+        self.addCleanup(lambda: [os.remove(os.path.join(folder, f)) for f in os.listdir(folder)])
+        cert_path, key_path = self_signed_certificate(folder, "api.test")
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert_path, key_path)
+        names = []
+        context.sni_callback = lambda sock, name, ctx: names.append(name)
+        server = start_server(self, name="TLS")
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        port = server.server_address[1]
+        resolver = mock.Mock(return_value=["127.0.0.1"])
+        session = self.session(resolver=resolver, retries=0)
+        session.verify = cert_path
+        answer = session.get_json(f"https://api.test:{port}/echo")
+        self.assertEqual((answer["server"], answer["headers"]["Host"]), ("TLS", f"api.test:{port}"))
+        self.assertEqual(names, ["api.test"], "SNI carries the name, not the address")
+        # Same address, another name: the certificate does not match it.
+        with self.assertRaises(IHubError) as caught:
+            session.get(f"https://other.test:{port}/echo")
+        message = str(caught.exception)
+        self.assertIn(f"GET https://other.test:{port}/echo failed: TLS failed", message)
+        self.assertNotIsInstance(caught.exception, IHubPermanentError)
+        self.assertEqual(set(self.tripwire.connects), {"127.0.0.1"})
+        self.assertEqual(self.tripwire.lookups, [])
+
+
 class TestAuthAndRecords(HttpCase):
     def test_the_recorder_sees_every_exchange_without_secrets(self):
         session = self.session(
@@ -517,64 +586,3 @@ class TestAuthAndRecords(HttpCase):
         self.assertEqual(len(self.server.seen), 5, "one retry after the refresh, no loop")
         self.assertNotIn("revoked", str(caught.exception))
         self.assertNotIn("revoked", json.dumps(self.exchanges))
-
-
-class TestRedaction(BaseCase):
-    def test_redact_url(self):
-        self.assertEqual(
-            redact_url("https://u:pw@api.example.com/x?api_key=abc&page=2#access_token=t"),
-            "https://u:***@api.example.com/x?api_key=***&page=2#access_token=***",
-        )
-        for name in ("token", "refresh_token", "apikey", "key", "client_secret", "sig", "code"):
-            self.assertEqual(redact_url(f"http://h/?{name}=v&a=1"), f"http://h/?{name}=***&a=1")
-        self.assertEqual(
-            redact_url("http://h/p/Sekr%2Fet?q=Sekr/et", ["Sekr/et"]), "http://h/p/***?q=***"
-        )
-        self.assertEqual(
-            redact_url("http://h/?X-Amz-Signature=abc"), "http://h/?X-Amz-Signature=***"
-        )
-        self.assertEqual(redact_url("http://h/a?page=1"), "http://h/a?page=1")
-        self.assertIsNone(redact_url(None))
-
-    def test_redact_text(self):
-        text = (
-            'Error {"access_token": "eyJhbGci", "code": "E42", "client_secret": "cs"} from '
-            "https://bob:pw@h/?refresh_token=rt&x=1 with Bearer abcdef123456 and my-own-secret"
-        )
-        self.assertEqual(
-            redact_text(text, secrets=["my-own-secret", ""]),
-            'Error {"access_token": "***", "code": "E42", "client_secret": "***"} from '
-            "https://bob:***@h/?refresh_token=***&x=1 with Bearer *** and ***",
-        )
-        self.assertEqual(
-            redact_text("grant_type=password&password=p%40ss&user=a"),
-            "grant_type=password&password=***&user=a",
-        )
-        self.assertIsNone(redact_text(None))
-
-    def test_redact_headers(self):
-        headers = {
-            "Authorization": "Basic dTpw",
-            "Proxy-Authorization": "x",
-            "Cookie": "sid=1",
-            "Set-Cookie": "sid=2",
-            "X-Api-Key": "k",
-            "X-Auth-Token": "t",
-            "X-Hub-Signature-256": "sha256=1",
-            "Accept": "application/json",
-            "X-Note": "contains s3",
-        }
-        self.assertEqual(
-            redact_headers(headers, secrets=["s3"]),
-            {
-                "Authorization": "***",
-                "Proxy-Authorization": "***",
-                "Cookie": "***",
-                "Set-Cookie": "***",
-                "X-Api-Key": "***",
-                "X-Auth-Token": "***",
-                "X-Hub-Signature-256": "***",
-                "Accept": "application/json",
-                "X-Note": "contains ***",
-            },
-        )
