@@ -260,13 +260,15 @@ class GuardedAdapter(HTTPAdapter):
             response, error = self._attempt(request, timeout, verify, cert, attempt)
             if error is not None:
                 inner = _urllib3_error(error)
+                # "from None": the requests/urllib3 exception names the URL unredacted, and a
+                # logged traceback would print it. The message says what went wrong.
                 if inner is None:
-                    raise session.transport_error(request, error, timeout) from error
+                    raise session.transport_error(request, error, timeout) from None
                 try:
                     retry = retry.increment(request.method, request.url, error=inner)
                 except (Urllib3Error, OSError):
                     # Retry re-raises the error when it may not be retried, or gives up.
-                    raise session.transport_error(request, error, timeout) from error
+                    raise session.transport_error(request, error, timeout) from None
                 self._wait(retry, None)
                 continue
             has_retry_after = "Retry-After" in response.headers
@@ -441,14 +443,15 @@ class IHubSession(requests.Session):
         token = _CALL_CAP.set(max_response_bytes)
         try:
             response = super().request(method, url, *args, **kwargs)
-        except requests.exceptions.InvalidSchema as exc:
+        except requests.exceptions.InvalidSchema:
             raise NetworkRefused(
                 f"iHub refused {redact_url(url, self.secrets())}: only http and https URLs are "
                 "allowed"
-            ) from exc
+            ) from None
         except requests.RequestException as exc:
             message = f"{self.label(method, url)} failed: {exc}"
-            raise IHubError(redact_text(message, self.secrets())) from exc
+            # Not chained, like transport errors: the cause holds the URL unredacted.
+            raise IHubError(redact_text(message, self.secrets())) from None
         finally:
             _CALL_CAP.reset(token)
         if response.status_code >= 400 and response.status_code not in expected_status:

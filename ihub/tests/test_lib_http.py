@@ -13,6 +13,7 @@ import socket
 import ssl
 import tempfile
 import threading
+import traceback
 from contextlib import ExitStack
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from unittest import mock
@@ -550,6 +551,22 @@ class TestAuthAndRecords(HttpCase):
         for secret in ("k3y-in-query", SECRET, "pw-1", "tok-2", "leaked-token"):
             self.assertNotIn(secret, everything)
         self.assertIn("k3y-in-query", self.server.seen[0][1], "the key did reach the server")
+
+    def test_a_traceback_of_a_failure_holds_no_secret(self):
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+        probe.close()
+        session = self.session(secrets=[SECRET], retries=0)
+        failures = []
+        for url in (f"http://127.0.0.1:{closed_port}/x", f"{self.base}/status/500"):
+            with self.assertRaises(IHubError) as caught:
+                session.get(url, params={"api_key": "k-77", "q": SECRET})
+            failures.append("".join(traceback.format_exception(caught.exception)))
+        self.assertIn("could not connect", failures[0])
+        self.assertIn("answered 500", failures[1])
+        for secret in ("k-77", SECRET, "leaked-token"):
+            self.assertNotIn(secret, "\n".join(failures))
 
     def test_bodies_are_recorded_only_in_debug(self):
         session = self.session()
