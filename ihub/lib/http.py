@@ -2,15 +2,19 @@
 
 :func:`build_session` returns an :class:`IHubSession`. Compared with a bare session it
 
-- resolves paths against ``base_url`` (``session.get("/partners")``);
-- puts a (connect, read) timeout on every request and a cap on every answer's size;
+- resolves paths against ``base_url`` (``session.get("/partners")`` with base
+  ``https://h/v1`` asks ``https://h/v1/partners``); absolute URLs pass (and are checked);
+- puts a (connect, read) timeout on every request and a cap on every answer's size: the body
+  is read whole within the cap before a call returns (``stream=True`` changes nothing; pass
+  ``max_response_bytes=`` to a call that downloads more);
 - retries idempotent requests (GET, HEAD, OPTIONS, PUT, DELETE) on connection errors, 429 and
   502/503/504 with exponential backoff through urllib3's ``Retry``, waiting what ``Retry-After``
   asks up to ``max_retry_after`` seconds; POST and PATCH are retried only when the connection
   was never made, as anything later may have reached the server;
 - checks every request and every redirect hop with :mod:`ihub.lib.netguard` and connects to the
   exact address it checked (the name is resolved once; TLS still verifies the certificate for the
-  name, SNI and the Host header carry the name), so DNS rebinding cannot slip past the check;
+  name, SNI and the Host header carry the name; see :mod:`ihub.lib.netpin`), so DNS rebinding
+  cannot slip past the check;
 - hands a record of every exchange (each attempt, each hop) to ``recorder``, URL redacted;
 - turns every failure into an iHub exception naming the request: connection errors and timeouts
   are ``IHubError`` (retried by runs), 401/403 ``IHubAuthError`` (permanent), other statuses
@@ -48,8 +52,6 @@ import time
 import requests
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase, HTTPBasicAuth
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
     ConnectTimeoutError,
     MaxRetryError,
@@ -63,6 +65,7 @@ from urllib3.util.retry import Retry
 
 from .exceptions import IHubError, IHubPermanentError
 from .netguard import NetworkRefused, check_url
+from .netpin import POOL_CLASSES, pinned
 from .redact import is_sensitive_header, redact_text, redact_url
 
 _logger = logging.getLogger(__name__)
@@ -75,8 +78,6 @@ DEBUG_BODY_CHARS = 4000
 EXCERPT_CHARS = 300
 _CHUNK = 64 * 1024
 
-# The target the current adapter call checked: the only place its connections may go.
-_PIN = contextvars.ContextVar("ihub_http_pin", default=None)
 # Per-call options of IHubSession.request, seen by the adapter for every hop of that call.
 _CALL_CAP = contextvars.ContextVar("ihub_http_cap", default=None)
 
@@ -170,73 +171,6 @@ def _auth_secrets(auth):
     return list(getter()) if callable(getter) else []
 
 
-# ---- Connections pinned to the checked address -------------------------------------------------
-
-
-def _same_endpoint(target, host, port):
-    def norm(name):
-        return name.strip("[]").rstrip(".").lower()
-
-    return norm(target.host) == norm(host) and target.port == port
-
-
-class _PinnedConnectionMixin:
-    """Open the socket to an address the guard checked, never to a fresh lookup of the name.
-
-    Everything else (Host header, SNI, certificate check) keeps using the name: only
-    ``_dns_host``, which urllib3 uses for nothing but opening the socket, is swapped.
-    """
-
-    ihub_address = None
-
-    def _new_conn(self):
-        target = _PIN.get()
-        if target is None or not _same_endpoint(target, self._dns_host, self.port):
-            raise NetworkRefused(f"iHub refused an unchecked connection to {self.host}:{self.port}")
-        name, error = self._dns_host, None
-        for address in target.addresses:
-            self._dns_host = address
-            try:
-                sock = super()._new_conn()
-            except ConnectTimeoutError as exc:  # NewConnectionError too: try the next address
-                error = exc
-                continue
-            finally:
-                self._dns_host = name
-            self.ihub_address = address
-            return sock
-        raise error
-
-
-class _PinnedHTTPConnection(_PinnedConnectionMixin, HTTPConnection):
-    pass
-
-
-class _PinnedHTTPSConnection(_PinnedConnectionMixin, HTTPSConnection):
-    pass
-
-
-class _PinnedPoolMixin:
-    def _get_conn(self, timeout=None):
-        # A kept-alive connection may lead to an address an earlier check allowed but this one
-        # did not return: close it so that the request goes to an address checked now.
-        conn = super()._get_conn(timeout)
-        target = _PIN.get()
-        if getattr(conn, "sock", None) is not None and (
-            target is None or conn.ihub_address not in target.addresses
-        ):
-            conn.close()
-        return conn
-
-
-class _PinnedHTTPConnectionPool(_PinnedPoolMixin, HTTPConnectionPool):
-    ConnectionCls = _PinnedHTTPConnection
-
-
-class _PinnedHTTPSConnectionPool(_PinnedPoolMixin, HTTPSConnectionPool):
-    ConnectionCls = _PinnedHTTPSConnection
-
-
 # ---- Errors --------------------------------------------------------------------------------------
 
 
@@ -309,10 +243,7 @@ class GuardedAdapter(HTTPAdapter):
     def init_poolmanager(self, *args, **kwargs):
         result = super().init_poolmanager(*args, **kwargs)
         # A dict of our own: urllib3's default one is shared by every PoolManager.
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _PinnedHTTPConnectionPool,
-            "https": _PinnedHTTPSConnectionPool,
-        }
+        self.poolmanager.pool_classes_by_scheme = dict(POOL_CLASSES)
         return result
 
     def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
@@ -329,13 +260,15 @@ class GuardedAdapter(HTTPAdapter):
             response, error = self._attempt(request, timeout, verify, cert, attempt)
             if error is not None:
                 inner = _urllib3_error(error)
+                # "from None": the requests/urllib3 exception names the URL unredacted, and a
+                # logged traceback would print it. The message says what went wrong.
                 if inner is None:
-                    raise session.transport_error(request, error, timeout) from error
+                    raise session.transport_error(request, error, timeout) from None
                 try:
                     retry = retry.increment(request.method, request.url, error=inner)
                 except (Urllib3Error, OSError):
                     # Retry re-raises the error when it may not be retried, or gives up.
-                    raise session.transport_error(request, error, timeout) from error
+                    raise session.transport_error(request, error, timeout) from None
                 self._wait(retry, None)
                 continue
             has_retry_after = "Retry-After" in response.headers
@@ -383,15 +316,12 @@ class GuardedAdapter(HTTPAdapter):
             target = check_url(
                 request.url, allow_private=session.allow_private, resolver=session.resolver
             )
-            token = _PIN.set(target)
-            try:
+            with pinned(target):
                 # requests' own send, always streamed: _read_body reads within the cap.
                 response = HTTPAdapter.send(self, request, True, timeout, verify, cert, None)
                 exchange["status"] = response.status_code
                 exchange["response_bytes"] = self._read_body(request, response)
                 body_read = True
-            finally:
-                _PIN.reset(token)
         except (requests.RequestException, Urllib3Error, OSError) as exc:
             error = exc
             exchange["error"] = redact_text(_describe(exc, timeout), session.secrets())
@@ -412,7 +342,9 @@ class GuardedAdapter(HTTPAdapter):
         """Read the whole body into ``response`` within the cap; return the bytes on the wire."""
         cap = _CALL_CAP.get() or self.session.max_response_bytes
         raw = response.raw
-        declared = response.headers.get("Content-Length", "")
+        # A HEAD answer, 204 and 304 have no body whatever their Content-Length says.
+        bodiless = request.method == "HEAD" or response.status_code in (204, 304)
+        declared = "" if bodiless else response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > cap:
             response.close()
             raise self.session.too_large(request, cap)
@@ -426,8 +358,7 @@ class GuardedAdapter(HTTPAdapter):
         response._content = b"".join(chunks)
         response._content_consumed = True
         wire = raw.tell()
-        bodiless = request.method == "HEAD" or response.status_code in (204, 304)
-        if declared.isdigit() and wire < int(declared) and not bodiless:
+        if declared.isdigit() and wire < int(declared):
             # urllib3 enforces Content-Length itself; this catches versions that do not.
             response.close()
             raise ProtocolError(f"IncompleteRead({wire} bytes read, {int(declared) - wire} more)")
@@ -512,14 +443,15 @@ class IHubSession(requests.Session):
         token = _CALL_CAP.set(max_response_bytes)
         try:
             response = super().request(method, url, *args, **kwargs)
-        except requests.exceptions.InvalidSchema as exc:
+        except requests.exceptions.InvalidSchema:
             raise NetworkRefused(
                 f"iHub refused {redact_url(url, self.secrets())}: only http and https URLs are "
                 "allowed"
-            ) from exc
+            ) from None
         except requests.RequestException as exc:
             message = f"{self.label(method, url)} failed: {exc}"
-            raise IHubError(redact_text(message, self.secrets())) from exc
+            # Not chained, like transport errors: the cause holds the URL unredacted.
+            raise IHubError(redact_text(message, self.secrets())) from None
         finally:
             _CALL_CAP.reset(token)
         if response.status_code >= 400 and response.status_code not in expected_status:

@@ -56,6 +56,8 @@ SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie",
 
 _NAME = r"[A-Za-z0-9_.-]+"
 _JSON_PAIR = re.compile(rf'("({_NAME})"\s*:\s*)"((?:[^"\\]|\\.)*)"')
+# The same inside a JSON string (a body echoed in an error answer): \"name\": \"value\".
+_ESCAPED_JSON_PAIR = re.compile(rf'(\\"({_NAME})\\"\s*:\s*)\\"([^"\\]*)\\"')
 _FORM_PAIR = re.compile(rf"(?<![A-Za-z0-9_.%-])({_NAME})=([^&\s\"'<>#;,]*)")
 _AUTH_SCHEME = re.compile(r"\b(Bearer|Basic|Digest|Token)\s+[A-Za-z0-9._~+/=:-]{6,}", re.IGNORECASE)
 
@@ -141,14 +143,15 @@ def redact_text(text, secrets=()):
     if text is None:
         return None
     text = _mask_secrets(str(text), secrets)
-    text = _JSON_PAIR.sub(
-        lambda m: (
-            f'{m.group(1)}"{MASK}"'
-            if is_sensitive_name(m.group(2)) and m.group(2).lower() not in _JSON_EXEMPT
-            else m.group(0)
-        ),
-        text,
-    )
+    for pattern, quote_mark in ((_JSON_PAIR, '"'), (_ESCAPED_JSON_PAIR, '\\"')):
+        text = pattern.sub(
+            lambda m, q=quote_mark: (
+                f"{m.group(1)}{q}{MASK}{q}"
+                if is_sensitive_name(m.group(2)) and m.group(2).lower() not in _JSON_EXEMPT
+                else m.group(0)
+            ),
+            text,
+        )
     text = _FORM_PAIR.sub(
         lambda m: f"{m.group(1)}={MASK}" if is_sensitive_name(m.group(1)) else m.group(0), text
     )

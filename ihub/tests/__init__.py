@@ -1,3 +1,6 @@
 from . import test_lib_events
 from . import test_lib_journal
 from . import test_lib_mapper
+from . import test_lib_netguard
+from . import test_lib_http
+from . import test_lib_redact

@@ -1,0 +1,605 @@
+"""iHub's HTTP client against real local servers on loopback (no database).
+
+Every test runs under a socket tripwire: a connect to anything but loopback, or a lookup of a
+name through the system resolver, fails the test before a packet can leave the machine. Names in
+URLs are answered by fake resolvers; the servers listen on 127.0.0.1 (and 127.0.0.2).
+"""
+
+import datetime
+import ipaddress
+import json
+import os
+import socket
+import ssl
+import tempfile
+import threading
+import traceback
+from contextlib import ExitStack
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from unittest import mock
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from odoo.tests import BaseCase
+
+from odoo.addons.ihub.lib.exceptions import IHubError, IHubPermanentError
+from odoo.addons.ihub.lib.http import (
+    ApiKeyAuth,
+    BearerAuth,
+    IHubAuthError,
+    IHubHTTPError,
+    build_session,
+)
+from odoo.addons.ihub.lib.netguard import NetworkRefused
+
+SECRET = "s3cr3t-Value!"
+# requests.Session.send before Odoo's test classes patch it (see _request_handler below).
+_REAL_SEND = requests.Session.send
+
+
+class TripwireError(AssertionError):
+    pass
+
+
+class Tripwire:
+    """Record every socket connect and system lookup; refuse any that would leave loopback."""
+
+    def __init__(self):
+        self.connects, self.lookups = [], []
+
+    def start(self, stack):
+        real_connect, real_getaddrinfo = socket.socket.connect, socket.getaddrinfo
+        tripwire = self
+
+        def connect(sock, address):
+            host = address[0] if isinstance(address, tuple) else address
+            tripwire.connects.append(host)
+            if not ipaddress.ip_address(host.split("%")[0]).is_loopback:
+                raise TripwireError(f"connect to non-loopback {address} attempted")
+            return real_connect(sock, address)
+
+        def getaddrinfo(host, *args, **kwargs):
+            try:
+                ipaddress.ip_address(host)
+            except ValueError:
+                tripwire.lookups.append(host)
+                raise TripwireError(f"system lookup of {host!r} attempted") from None
+            return real_getaddrinfo(host, *args, **kwargs)
+
+        stack.enter_context(mock.patch.object(socket.socket, "connect", connect))
+        stack.enter_context(mock.patch.object(socket, "getaddrinfo", getaddrinfo))
+        return self
+
+
+class Handler(BaseHTTPRequestHandler):
+    """Scripted answers by path; every request is counted and kept by the server."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, body=b"", content_type="application/json", headers=()):
+        body = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers:
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def handle_request(self):
+        server = self.server
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        parts = urlsplit(self.path)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        with server.lock:
+            server.seen.append((self.command, self.path, dict(self.headers), body))
+            count = sum(1 for seen in server.seen if urlsplit(seen[1]).path == parts.path)
+        # The first known segment picks the answer, so that /api/v1/echo/x is an echo too.
+        segments = parts.path.strip("/").split("/")
+        route = next(getattr(self, f"route_{s}") for s in segments if hasattr(self, f"route_{s}"))
+        route(query, count, body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = handle_request
+
+    def route_echo(self, query, count, body):
+        self.reply(
+            200,
+            {
+                "server": self.server.name,
+                "path": self.path,
+                "headers": dict(self.headers),
+                "body": body.decode(),
+            },
+        )
+
+    def route_flaky(self, query, count, body):
+        # /flaky?statuses=429,503&after=1,3600: those answers first, then 200.
+        statuses = [int(s) for s in query.get("statuses", "").split(",") if s]
+        waits = query.get("after", "").split(",")
+        if count <= len(statuses):
+            headers = [("Retry-After", waits[count - 1])] if waits[count - 1] else []
+            self.reply(statuses[count - 1], {"error": "busy"}, headers=headers)
+        else:
+            self.reply(200, {"ok": True, "attempts": count})
+
+    def route_status(self, query, count, body):
+        code = int(urlsplit(self.path).path.split("/")[2])
+        text = f'{{"error": "nope", "access_token": "leaked-token", "echo": "{SECRET}"}}'
+        self.reply(code, text.encode())
+
+    def route_drop(self, query, count, body):
+        # Read the request, then hang up without an answer: it may have been processed.
+        self.close_connection = True
+
+    def route_slow(self, query, count, body):
+        self.server.release.wait(10)
+        self.reply(200, {"late": True})
+
+    def route_redirect(self, query, count, body):
+        self.reply(302, b"", headers=[("Location", query["to"])])
+
+    def route_big(self, query, count, body):
+        size = int(query.get("size", 10000))
+        if query.get("stream"):
+            # No Content-Length: the body ends when the connection closes.
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(b"x" * size)
+            self.close_connection = True
+        else:
+            self.reply(200, b"x" * size, "application/octet-stream")
+
+    def route_html(self, query, count, body):
+        self.reply(200, b"<!DOCTYPE html><html><body>Login</body></html>", "text/html")
+
+    def route_badjson(self, query, count, body):
+        self.reply(200, b'{"partners": [1, 2,', "application/json")
+
+    def route_truncated(self, query, count, body):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "100")
+        self.end_headers()
+        self.wfile.write(b'{"partners": [')
+        self.close_connection = True
+
+    def route_bearer(self, query, count, body):
+        if self.headers.get("Authorization") == "Bearer fresh":
+            self.reply(200, {"ok": True})
+        else:
+            self.reply(401, {"error": "expired"})
+
+
+def start_server(test, host="127.0.0.1", port=0, name="A"):
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    server.name, server.seen, server.lock = name, [], threading.Lock()
+    server.release = threading.Event()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    def stop():
+        server.release.set()
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+    test.addCleanup(stop)
+    return server
+
+
+def self_signed_certificate(folder, host_name):
+    """Write a certificate for ``host_name`` (its own CA) and its key; return their paths."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host_name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host_name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
+    with open(cert_path, "wb") as file:
+        file.write(certificate.public_bytes(serialization.Encoding.PEM))
+    with open(key_path, "wb") as file:
+        file.write(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+    return cert_path, key_path
+
+
+class HttpCase(BaseCase):
+    """Base: one server on 127.0.0.1, a tripwire, and a fake resolver for test names."""
+
+    @classmethod
+    def _request_handler(cls, s, r, /, **kw):
+        # Odoo's test classes refuse requests to any host but 127.0.0.1 by URL. Names here are
+        # resolved by fake resolvers to loopback, and the socket tripwire guards every connect.
+        return _REAL_SEND(s, r, **kw)
+
+    def setUp(self):
+        super().setUp()
+        self.server = start_server(self)
+        self.port = self.server.server_address[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        stack = ExitStack()
+        self.addCleanup(stack.close)
+        self.tripwire = Tripwire().start(stack)
+        self.exchanges = []
+        self.waits = []
+
+    def session(self, base_url=None, **kwargs):
+        kwargs.setdefault("allow_private", True)
+        kwargs.setdefault("recorder", self.exchanges.append)
+        kwargs.setdefault("backoff_factor", 0)
+        session = build_session(base_url or self.base, **kwargs)
+        session.sleep = self.waits.append
+        self.addCleanup(session.close)
+        return session
+
+    def paths_seen(self, server=None):
+        return [(method, urlsplit(path).path) for method, path, *_ in (server or self.server).seen]
+
+    def assertOnlyLoopbackTraffic(self):
+        self.assertEqual(self.tripwire.lookups, [])
+        self.assertTrue(all(host.startswith("127.") for host in self.tripwire.connects))
+
+
+class TestRequests(HttpCase):
+    def test_paths_are_relative_to_the_base_url_and_carry_the_user_agent(self):
+        session = self.session(f"{self.base}/api/v1", user_agent="iHub/18.0 (Shop orders)")
+        answer = session.get_json("/echo/partners", params={"page": 2})
+        self.assertEqual(answer["path"], "/api/v1/echo/partners?page=2")
+        self.assertEqual(answer["headers"]["User-Agent"], "iHub/18.0 (Shop orders)")
+        self.assertEqual(answer["headers"]["Accept"], "application/json")
+        other = session.get_json(f"{self.base}/echo/absolute")
+        self.assertEqual(other["path"], "/echo/absolute")
+        self.assertOnlyLoopbackTraffic()
+
+    def test_retry_after_is_honoured_up_to_the_cap(self):
+        session = self.session(max_retry_after=2)
+        answer = session.get_json("/flaky", params={"statuses": "429,503", "after": "1,3600"})
+        self.assertEqual(answer, {"ok": True, "attempts": 3})
+        self.assertEqual(self.paths_seen(), [("GET", "/flaky")] * 3)
+        self.assertEqual(self.waits, [1, 2], "Retry-After 1, then 3600 capped at 2")
+        self.assertEqual([e["status"] for e in self.exchanges], [429, 503, 200])
+        self.assertEqual([e["attempt"] for e in self.exchanges], [1, 2, 3])
+
+    def test_backoff_grows_between_retries_without_retry_after(self):
+        session = self.session(backoff_factor=0.5, retries=3)
+        with self.assertRaises(IHubHTTPError) as caught:
+            session.get("/flaky", params={"statuses": "502,503,504,502", "after": ",,,"})
+        self.assertEqual(caught.exception.status, 502)
+        self.assertNotIsInstance(caught.exception, IHubPermanentError, "runs retry a 5xx")
+        self.assertEqual(len(self.server.seen), 4, "the first try and three retries")
+        self.assertEqual(self.waits, [1.0, 2.0], "urllib3 retries at once the first time")
+
+    def test_post_is_not_retried_once_it_may_have_reached_the_server(self):
+        session = self.session()
+        with self.assertRaises(IHubHTTPError):
+            session.post("/flaky", json={"a": 1}, params={"statuses": "503", "after": ""})
+        with self.assertRaises(IHubError) as caught:
+            session.post("/drop", json={"a": 1})
+        self.assertIn(f"POST {self.base}/drop failed: the connection broke", str(caught.exception))
+        self.assertEqual(self.paths_seen(), [("POST", "/flaky"), ("POST", "/drop")])
+        with self.assertRaises(IHubError):
+            session.get("/drop")
+        self.assertEqual(self.paths_seen().count(("GET", "/drop")), 4, "a GET is retried")
+
+    def test_a_refused_connection_is_retried_even_for_post(self):
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+        probe.close()
+        session = self.session(f"http://127.0.0.1:{closed_port}", retries=2)
+        with self.assertRaises(IHubError) as caught:
+            session.post("/orders", json={})
+        self.assertNotIsInstance(caught.exception, IHubPermanentError)
+        self.assertIn(f"POST http://127.0.0.1:{closed_port}/orders failed", str(caught.exception))
+        self.assertIn("could not connect", str(caught.exception))
+        self.assertEqual(len(self.exchanges), 3, "never connected, so safe to retry")
+        self.assertTrue(all(e["status"] is None and e["error"] for e in self.exchanges))
+
+    def test_a_read_timeout_becomes_an_ihub_error_naming_the_request(self):
+        session = self.session(timeouts=(5, 0.2), retries=0)
+        with self.assertRaises(IHubError) as caught:
+            session.get("/slow")
+        self.assertEqual(
+            str(caught.exception),
+            f"GET {self.base}/slow failed: no answer within 0.2 s (read timeout)",
+        )
+        self.assertNotIsInstance(caught.exception, IHubPermanentError)
+
+    def test_a_timeout_given_by_the_caller_wins(self):
+        session = self.session(timeouts=(5, 30), retries=0)
+        with self.assertRaises(IHubError) as caught:
+            session.get("/slow", timeout=(5, 0.3))
+        self.assertIn("no answer within 0.3 s (read timeout)", str(caught.exception))
+
+    def test_the_answer_size_is_capped(self):
+        session = self.session(max_response_bytes=1000, retries=0)
+        for params in ({"size": 5000}, {"size": 5000, "stream": 1}):
+            with self.assertRaises(IHubError) as caught:
+                session.get("/big", params=params)
+            self.assertIn(f"GET {self.base}/big?", str(caught.exception))
+            self.assertIn("the answer is larger than 1000 bytes", str(caught.exception))
+        self.assertEqual(len(session.get("/big", params={"size": 1000}).content), 1000)
+        head = session.head("/big", params={"size": 5000})
+        self.assertEqual(head.headers["Content-Length"], "5000", "a HEAD answer has no body")
+        response = session.get("/big", params={"size": 5000}, max_response_bytes=5000)
+        self.assertEqual(len(response.content), 5000)
+
+    def test_bad_json_answers_are_clear_errors(self):
+        session = self.session(retries=1)
+        cases = [
+            ("/html", "answered HTML instead of JSON (200): <!DOCTYPE html><html><body>Login"),
+            ("/badjson", "answered invalid JSON (Expecting value at position 19)"),
+            ("/truncated", "failed: the answer was cut short (truncated body)"),
+        ]
+        for path, fragment in cases:
+            with self.assertRaises(IHubError) as caught:
+                session.get_json(path)
+            self.assertIn(f"GET {self.base}{path} ", str(caught.exception))
+            self.assertIn(fragment, str(caught.exception))
+        self.assertEqual(self.paths_seen().count(("GET", "/truncated")), 2, "a read error: retried")
+
+    def test_statuses_become_ihub_errors_unless_expected(self):
+        session = self.session(secrets=[SECRET])
+        with self.assertRaises(IHubAuthError) as caught:
+            session.get("/status/401")
+        error = caught.exception
+        self.assertIsInstance(error, IHubPermanentError)
+        self.assertIsInstance(error, IHubHTTPError)
+        self.assertEqual(error.status, 401)
+        self.assertEqual(error.response.status_code, 401)
+        self.assertIn(f"GET {self.base}/status/401 answered 401 Unauthorized:", str(error))
+        self.assertIn('"error": "nope"', str(error))
+        self.assertNotIn("leaked-token", str(error))
+        self.assertNotIn(SECRET, str(error))
+        with self.assertRaises(IHubAuthError):
+            session.get("/status/403")
+        with self.assertRaises(IHubHTTPError) as caught:
+            session.get("/status/500", params={"api_key": "k"})
+        self.assertNotIsInstance(caught.exception, IHubPermanentError)
+        self.assertIn("/status/500?api_key=*** answered 500", str(caught.exception))
+        with self.assertRaises(IHubHTTPError) as caught:
+            session.post_json("/status/422", json={})
+        self.assertEqual(caught.exception.status, 422)
+        self.assertEqual(session.get("/status/404", expected_status=(404,)).status_code, 404)
+
+    def test_json_helpers_send_and_parse(self):
+        session = self.session()
+        answer = session.post_json("/echo", json={"name": "Azure"})
+        self.assertEqual(json.loads(answer["body"]), {"name": "Azure"})
+        answer = session.request_json("PUT", "/echo", json=[1])
+        self.assertEqual(answer["body"], "[1]")
+
+    def test_throttle_is_called_before_every_attempt_and_hop(self):
+        calls = []
+        session = self.session(throttle=lambda: calls.append(len(self.server.seen)))
+        session.get_json("/flaky", params={"statuses": "503", "after": ""})
+        session.get("/redirect", params={"to": "/echo"})
+        self.assertEqual(calls, [0, 1, 2, 3])
+
+    def test_proxies_and_other_schemes_are_refused(self):
+        session = self.session()
+        with self.assertRaises(NetworkRefused):
+            session.get("/echo", proxies={"http": f"{self.base}/proxy"})
+        with self.assertRaises(NetworkRefused):
+            session.get("ftp://127.0.0.1/x")
+        self.assertEqual(self.server.seen, [])
+
+
+class TestGuard(HttpCase):
+    def test_a_refused_request_never_connects(self):
+        resolver = mock.Mock(return_value=["10.0.0.5"])
+        session = self.session(allow_private=False, resolver=resolver)
+        for url in (
+            f"{self.base}/echo",
+            f"http://2130706433:{self.port}/echo",
+            f"http://0x7f.1:{self.port}/echo",
+            f"http://[::ffff:127.0.0.1]:{self.port}/echo",
+            f"http://localhost:{self.port}/echo",
+            "http://intranet.test/echo",
+            "http://169.254.169.254/latest/meta-data/",
+        ):
+            with self.assertRaises(NetworkRefused):
+                session.get(url)
+        self.assertEqual(self.tripwire.connects, [])
+        self.assertEqual(self.tripwire.lookups, [])
+        self.assertEqual(self.server.seen, [])
+        self.assertEqual(resolver.call_args_list, [mock.call("intranet.test", 80)])
+        self.assertTrue(
+            all(e["status"] is None and "refused" in e["error"] for e in self.exchanges)
+        )
+
+    def test_a_redirect_to_a_refused_address_is_not_followed(self):
+        resolver = mock.Mock(return_value=["192.168.1.10"])
+        # Only the test server's own address is allowed, as an on-premise system would be.
+        session = self.session(allow_private=["127.0.0.1/32"], resolver=resolver)
+        for target, fragment in (
+            ("http://10.0.0.5/admin", "10.0.0.5 is a private address"),
+            ("http://169.254.169.254/latest/meta-data/", "cloud metadata"),
+            ("http://internal.test/", "internal.test resolves to 192.168.1.10"),
+            (f"http://127.0.0.2:{self.port}/echo", "127.0.0.2 is a loopback address"),
+        ):
+            with self.assertRaises(NetworkRefused) as caught:
+                session.get("/redirect", params={"to": target})
+            self.assertIn(fragment, str(caught.exception))
+        self.assertEqual(self.paths_seen(), [("GET", "/redirect")] * 4)
+        self.assertEqual(set(self.tripwire.connects), {"127.0.0.1"})
+        self.assertEqual(self.tripwire.lookups, [])
+        self.assertEqual([e["status"] for e in self.exchanges], [302, None] * 4)
+
+    def test_the_connection_goes_to_the_address_that_was_checked(self):
+        # DNS rebinding: the name answers 127.0.0.1 at the first check and 127.0.0.2 later. Each
+        # request must connect to what its own check saw, never re-resolve nor reuse the
+        # kept-alive connection to the first address.
+        try:
+            second = start_server(self, "127.0.0.2", self.port, name="B")
+        except OSError:
+            self.skipTest("127.0.0.2 is not available on this machine")
+        answers = [["127.0.0.1"], ["127.0.0.2"], ["127.0.0.2"]]
+        resolver = mock.Mock(side_effect=answers)
+        session = self.session(f"http://rebind.test:{self.port}", resolver=resolver)
+        first = session.get_json("/echo")
+        self.assertEqual(
+            (first["server"], first["headers"]["Host"]), ("A", f"rebind.test:{self.port}")
+        )
+        second_answer = session.get_json("/echo")
+        self.assertEqual(second_answer["server"], "B")
+        self.assertEqual(session.get_json("/echo")["server"], "B", "B's connection is reused")
+        self.assertEqual(self.tripwire.connects, ["127.0.0.1", "127.0.0.2"])
+        self.assertEqual(self.tripwire.lookups, [], "the name was never resolved by the system")
+        self.assertEqual(resolver.call_count, 3, "one check per request")
+        self.assertEqual(len(second.seen), 2)
+
+    def test_a_name_checked_as_elsewhere_never_connects_to_a_fresh_lookup(self):
+        # The check sees an outside address (a documentation range, allowed here by name); a
+        # fresh lookup at connect time could answer 127.0.0.1 and reach the test server. The
+        # tripwire shows the connect went to the checked address, and stops it before any packet.
+        session = self.session(
+            f"http://api.rebind.test:{self.port}",
+            allow_private=["198.51.100.0/24"],
+            resolver=mock.Mock(return_value=["198.51.100.7"]),
+            retries=0,
+        )
+        with self.assertRaises(TripwireError):
+            session.get("/echo")
+        self.assertEqual(self.tripwire.connects, ["198.51.100.7"])
+        self.assertEqual(self.tripwire.lookups, [])
+        self.assertEqual(self.server.seen, [])
+
+
+class TestTLS(HttpCase):
+    def test_tls_verifies_the_name_while_connecting_to_the_checked_address(self):
+        folder = tempfile.mkdtemp()
+        self.addCleanup(lambda: [os.remove(os.path.join(folder, f)) for f in os.listdir(folder)])
+        cert_path, key_path = self_signed_certificate(folder, "api.test")
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert_path, key_path)
+        names = []
+        context.sni_callback = lambda sock, name, ctx: names.append(name)
+        server = start_server(self, name="TLS")
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        port = server.server_address[1]
+        resolver = mock.Mock(return_value=["127.0.0.1"])
+        session = self.session(resolver=resolver, retries=0)
+        session.verify = cert_path
+        answer = session.get_json(f"https://api.test:{port}/echo")
+        self.assertEqual((answer["server"], answer["headers"]["Host"]), ("TLS", f"api.test:{port}"))
+        self.assertEqual(names, ["api.test"], "SNI carries the name, not the address")
+        # Same address, another name: the certificate does not match it.
+        with self.assertRaises(IHubError) as caught:
+            session.get(f"https://other.test:{port}/echo")
+        message = str(caught.exception)
+        self.assertIn(f"GET https://other.test:{port}/echo failed: TLS failed", message)
+        self.assertNotIsInstance(caught.exception, IHubPermanentError)
+        self.assertEqual(set(self.tripwire.connects), {"127.0.0.1"})
+        self.assertEqual(self.tripwire.lookups, [])
+
+
+class TestAuthAndRecords(HttpCase):
+    def test_the_recorder_sees_every_exchange_without_secrets(self):
+        session = self.session(
+            auth=ApiKeyAuth("k3y-in-query", param="api_key"),
+            secrets=[SECRET],
+            debug_bodies=True,
+        )
+        with self.assertLogs("odoo.addons.ihub.lib.http", "DEBUG") as logs:
+            response = session.post(
+                "/echo", json={"password": "pw-1", "note": SECRET}, params={"x": 1}
+            )
+            with self.assertRaises(IHubHTTPError) as caught:
+                session.get("/status/500", params={"token": "tok-2"})
+        posted, failed = self.exchanges
+        self.assertEqual(posted["method"], "POST")
+        self.assertEqual(posted["url"], f"{self.base}/echo?x=1&api_key=***")
+        self.assertEqual(posted["status"], 200)
+        self.assertEqual(posted["request_bytes"], len(self.server.seen[0][3]))
+        self.assertEqual(posted["response_bytes"], len(response.content))
+        self.assertIsNone(posted["error"])
+        self.assertIn('"note": "***"', posted["request_body"])
+        self.assertIn('"password": "***"', posted["request_body"])
+        self.assertIn('"server": "A"', posted["response_body"])
+        self.assertEqual(failed["status"], 500)
+        self.assertEqual(failed["url"], f"{self.base}/status/500?token=***&api_key=***")
+        everything = json.dumps(self.exchanges) + str(caught.exception) + "\n".join(logs.output)
+        for secret in ("k3y-in-query", SECRET, "pw-1", "tok-2", "leaked-token"):
+            self.assertNotIn(secret, everything)
+        self.assertIn("k3y-in-query", self.server.seen[0][1], "the key did reach the server")
+
+    def test_a_traceback_of_a_failure_holds_no_secret(self):
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+        probe.close()
+        session = self.session(secrets=[SECRET], retries=0)
+        failures = []
+        for url in (f"http://127.0.0.1:{closed_port}/x", f"{self.base}/status/500"):
+            with self.assertRaises(IHubError) as caught:
+                session.get(url, params={"api_key": "k-77", "q": SECRET})
+            failures.append("".join(traceback.format_exception(caught.exception)))
+        self.assertIn("could not connect", failures[0])
+        self.assertIn("answered 500", failures[1])
+        for secret in ("k-77", SECRET, "leaked-token"):
+            self.assertNotIn(secret, "\n".join(failures))
+
+    def test_bodies_are_recorded_only_in_debug(self):
+        session = self.session()
+        session.get("/echo")
+        self.assertNotIn("response_body", self.exchanges[0])
+        self.assertNotIn("request_body", self.exchanges[0])
+
+    def test_api_key_header_is_dropped_on_a_redirect_to_another_host(self):
+        resolver = mock.Mock(return_value=["127.0.0.1"])
+        session = self.session(auth=ApiKeyAuth("k-1", header="X-Api-Key"), resolver=resolver)
+        same = session.get_json("/redirect", params={"to": "/echo"})
+        self.assertEqual(same["headers"]["X-Api-Key"], "k-1")
+        other = session.get_json("/redirect", params={"to": f"http://other.test:{self.port}/echo"})
+        self.assertNotIn("X-Api-Key", other["headers"])
+
+    def test_bearer_token_is_refreshed_once_on_401(self):
+        tokens = ["stale"]
+
+        def refresh():
+            tokens[0] = "fresh"
+            return True
+
+        session = self.session(auth=BearerAuth(lambda: tokens[0], refresh=refresh))
+        self.assertEqual(session.get_json("/bearer"), {"ok": True})
+        auths = [headers.get("Authorization") for _m, _p, headers, _b in self.server.seen]
+        self.assertEqual(auths, ["Bearer stale", "Bearer fresh"])
+        self.assertEqual(session.get_json("/bearer"), {"ok": True})
+        self.assertEqual(len(self.server.seen), 3, "the fresh token is used at once")
+
+        tokens[0] = "revoked"
+        stuck = self.session(auth=BearerAuth(lambda: tokens[0], refresh=lambda: True))
+        with self.assertRaises(IHubAuthError) as caught:
+            stuck.get("/bearer")
+        self.assertEqual(len(self.server.seen), 5, "one retry after the refresh, no loop")
+        self.assertNotIn("revoked", str(caught.exception))
+        self.assertNotIn("revoked", json.dumps(self.exchanges))
