@@ -1,0 +1,293 @@
+#!/usr/bin/env python3
+"""iHub mapper benchmark (P2): resolving external ids through ``Mapper.records()`` against the
+raw SQL lookup it wraps.
+
+    python3 bench/mapper.py [--ids 100000] [--batch 1000] [--rounds 5]
+
+Starts a PostgreSQL cluster of its own in a temporary folder and installs ``ihub_bench`` (iHub
+and a do-nothing integration type) in a new database. Then, with Odoo in this process (no
+server), it inserts ``--ids`` partners, binds each to an external id through
+``Mapper.bind_many`` (timed too), VACUUM ANALYZEs, and resolves all the external ids, in
+shuffled batches of ``--batch`` as an importer would, two ways in the same run, alternating:
+``mapper.records(batch)`` (records that exist, in the caller's environment) and a bare
+``cr.execute("SELECT external_id, res_id FROM ihub_mapper WHERE ... external_id = ANY(%s)")``.
+Prints the best round of each, the ratio (goal <= 1.5) and the SQL queries per
+``records()`` call at three batch sizes. Asserts nothing. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import harness
+import psycopg2
+from harness import DevError, say
+
+DATABASE = "ihub_mapper_bench"
+MODULES = ("ihub_bench",)
+GOAL_RATIO = 1.5
+QUERY_BATCH_SIZES = (100, 1_000, 10_000)
+BIND_BATCH = 10_000
+RAW_SQL = """
+    SELECT external_id, res_id FROM ihub_mapper
+     WHERE integration_id = %s AND res_model = %s AND external_id = ANY(%s)
+"""
+# The statement records() sends, without the ORM around it: shows what the plan costs apart.
+PROBE_SQL = """
+    SELECT i.external_id, m.res_id, m.live IS NULL
+      FROM unnest(%s::varchar[]) AS i(external_id)
+     CROSS JOIN LATERAL (
+            SELECT m.res_id, r.id AS live
+              FROM ihub_mapper m
+              LEFT JOIN res_partner r ON r.id = m.res_id
+             WHERE m.integration_id = %s AND m.res_model = %s AND m.external_id = i.external_id
+             LIMIT 1
+           ) m
+"""
+LOOKUPS = {
+    "mapper": "mapper.records()",
+    "raw": "raw SQL = ANY(%s)",
+    "probe": "records()' SQL alone",
+}
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(
+        prog="bench/mapper.py", description=__doc__.split("\n\n")[0].strip()
+    )
+    parser.add_argument("--ids", type=int, default=100_000, help="external ids (100000)")
+    parser.add_argument("--batch", type=int, default=1_000, help="ids per lookup (1000)")
+    parser.add_argument("--rounds", type=int, default=5, help="timed rounds of each (5)")
+    args = parser.parse_args(argv)
+    if args.ids < max(QUERY_BATCH_SIZES) or args.batch < 1 or args.rounds < 1:
+        parser.error(f"--ids must be >= {max(QUERY_BATCH_SIZES)}, --batch and --rounds >= 1")
+    return args
+
+
+def _interrupt(_signum, _frame):
+    raise KeyboardInterrupt
+
+
+def prepare(tmp: Path):
+    """A cluster with the benchmark database installed; returns (cluster, config path)."""
+    addons = [
+        *harness.odoo_addons_paths(),
+        str(harness.REPO_ROOT),
+        str(harness.BENCH_DIR / "addons"),
+    ]
+    cluster = harness.start_cluster(tmp / "pg")
+    port = harness.free_port()  # written to the config; no server is started
+    conf = harness.write_config(
+        tmp / "odoo.conf",
+        addons=addons,
+        cluster=cluster,
+        data_dir=tmp / "data",
+        port=port,
+        workers=0,
+        server_wide="base,web",
+        database=DATABASE,
+    )
+    harness.install(conf, harness.odoo_env(port, 0), MODULES, database=DATABASE)
+    return cluster, conf
+
+
+class Bench:
+    """Odoo in this process, on the benchmark database, as the admin user (an iHub manager)."""
+
+    def __init__(self, conf: Path, log: Path):
+        import odoo_compat  # noqa: PLC0415 - imports Odoo, after the checks of harness
+
+        odoo_compat.apply()
+        import odoo  # noqa: PLC0415
+        from odoo import api  # noqa: PLC0415
+        from odoo.modules.registry import Registry  # noqa: PLC0415
+
+        self.odoo = odoo
+        odoo.tools.config.parse_config(["-c", str(conf), f"--logfile={log}"])
+        self.registry = Registry(DATABASE)
+        self.cr = self.registry.cursor()
+        self.env = api.Environment(self.cr, 2, {})  # base.user_admin
+        self.integration = None
+        self.external_ids: list[str] = []
+
+    def close(self) -> None:
+        self.cr.rollback()
+        self.cr.close()
+        self.odoo.sql_db.close_all()
+
+    def fill(self, count: int) -> float:
+        """``count`` partners bound to external ids "EXT-<n>"; returns the binding time."""
+        env = self.env
+        sub = (
+            env["ihub.integration.bench"]
+            .with_context(tracking_disable=True)
+            .create({"name": "Mapper benchmark", "user_id": env.uid})
+        )
+        self.integration = sub.super_id
+        self.cr.execute(
+            """
+            INSERT INTO res_partner (name, complete_name, active, type, create_date, write_date)
+            SELECT 'Bench ' || n, 'Bench ' || n, TRUE, 'contact', now(), now()
+              FROM generate_series(1, %s) n
+         RETURNING id
+            """,
+            [count],
+        )
+        ids = [row[0] for row in self.cr.fetchall()]
+        self.external_ids = [f"EXT-{n}" for n in range(count)]
+        mapper = self.integration.ihub_mapper("res.partner")
+        started = time.perf_counter()
+        for start in range(0, count, BIND_BATCH):
+            chunk = slice(start, start + BIND_BATCH)
+            mapper.bind_many(zip(self.external_ids[chunk], ids[chunk], strict=True))
+        seconds = time.perf_counter() - started
+        self.cr.commit()
+        return seconds
+
+    def mapper_round(self, batches) -> float:
+        mapper = self.integration.ihub_mapper("res.partner")
+        started = time.perf_counter()
+        for batch in batches:
+            found = mapper.records(batch)
+        seconds = time.perf_counter() - started
+        assert len(found) == len(batches[-1])  # noqa: S101 - a wrong lookup is no benchmark
+        return seconds
+
+    def raw_round(self, batches) -> float:
+        cr, integration_id = self.cr, self.integration.id
+        started = time.perf_counter()
+        for batch in batches:
+            cr.execute(RAW_SQL, (integration_id, "res.partner", batch))
+            found = dict(cr.fetchall())
+        seconds = time.perf_counter() - started
+        assert len(found) == len(batches[-1])  # noqa: S101
+        return seconds
+
+    def probe_round(self, batches) -> float:
+        cr, integration_id = self.cr, self.integration.id
+        started = time.perf_counter()
+        for batch in batches:
+            cr.execute(PROBE_SQL, (batch, integration_id, "res.partner"))
+            found = cr.fetchall()
+        seconds = time.perf_counter() - started
+        assert len(found) == len(batches[-1])  # noqa: S101
+        return seconds
+
+    def queries_per_call(self, size: int) -> int:
+        mapper = self.integration.ihub_mapper("res.partner")
+        batch = self.external_ids[:size]
+        mapper.records(batch)  # the same call once before, as in a running import
+        before = self.cr.sql_log_count
+        mapper.records(batch)
+        return self.cr.sql_log_count - before
+
+
+def vacuum(db_settings) -> None:
+    """VACUUM ANALYZE on its own connection (it cannot run inside a transaction)."""
+    connection = psycopg2.connect(
+        dbname=DATABASE, host=db_settings.host, port=db_settings.port, user=db_settings.user
+    )
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE ihub_mapper, res_partner")
+    finally:
+        connection.close()
+
+
+def measure(bench: Bench, args) -> dict:
+    shuffled = list(bench.external_ids[: args.ids])
+    random.Random(7).shuffle(shuffled)
+    batches = [shuffled[i : i + args.batch] for i in range(0, len(shuffled), args.batch)]
+    runs = {"mapper": bench.mapper_round, "raw": bench.raw_round, "probe": bench.probe_round}
+    for run in runs.values():
+        run(batches[:5])  # warm the caches of each
+    times = {name: [] for name in runs}
+    for number in range(args.rounds):
+        # In turns, so that none always runs on the warmest cache.
+        names = list(runs)
+        for name in names[number % len(names) :] + names[: number % len(names)]:
+            times[name].append(runs[name](batches))
+        say(f"round {number + 1}: " + ", ".join(f"{n} {t[-1]:.3f} s" for n, t in times.items()))
+    return {
+        **{name: min(seconds) for name, seconds in times.items()},
+        "batches": len(batches),
+        "queries": {size: bench.queries_per_call(size) for size in QUERY_BATCH_SIZES},
+    }
+
+
+def print_report(result: dict, args, info: dict) -> None:
+    ratio = result["mapper"] / result["raw"]
+    verdict = "meets" if ratio <= GOAL_RATIO else "misses"
+    print()
+    print(f"P2 resolve: {args.ids:,} external ids in {result['batches']} batches of {args.batch:,}")
+    print(f"(best of {args.rounds} rounds; {info['machine']}; load before {info['load']})")
+    print()
+    print("| Lookup | Seconds | ids/s |")
+    print("| --- | ---: | ---: |")
+    for name, label in LOOKUPS.items():
+        seconds = result[name]
+        print(f"| {label} | {seconds:.3f} | {args.ids / seconds:,.0f} |")
+    print()
+    print(f"Ratio mapper / raw SQL: {ratio:.2f} x (goal <= {GOAL_RATIO} x: {verdict} it)")
+    print()
+    print("| Batch size | SQL queries per records() call |")
+    print("| ---: | ---: |")
+    for size, count in result["queries"].items():
+        print(f"| {size:,} | {count} |")
+    print()
+    print(f"Binding {args.ids:,} ids with bind_many ({BIND_BATCH:,} a call): {info['bind']:.2f} s")
+
+
+def main(argv=None) -> int:
+    """Set up, fill, measure, print, and tear everything down whatever happens."""
+    args = parse_args(argv)
+    load = f"{os.getloadavg()[0]:.2f}"
+    signal.signal(signal.SIGTERM, _interrupt)
+    tmp = Path(tempfile.mkdtemp(prefix="ihub-mapper-"))
+    os.chmod(tmp, 0o755)  # the postgres OS user must reach its cluster directory
+    cluster = bench = None
+    started = time.monotonic()
+    try:
+        cluster, conf = prepare(tmp)
+        bench = Bench(conf, tmp / "client.log")
+        say(f"binding {args.ids:,} partners ...")
+        bind_seconds = bench.fill(args.ids)
+        vacuum(cluster.settings())
+        say(f"bound in {bind_seconds:.1f} s; resolving ...")
+        result = measure(bench, args)
+        info = {
+            "machine": f"{os.cpu_count()} CPUs, Python {platform.python_version()}",
+            "load": load,
+            "bind": bind_seconds,
+        }
+        print_report(result, args, info)
+        print(f"Wall time: {time.monotonic() - started:.0f} s.")
+        return 0
+    except DevError as exc:
+        print(f"mapper: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("mapper: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        if bench is not None:
+            bench.close()
+        if cluster is not None:
+            cluster.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+        say("stopped the cluster, removed " + str(tmp))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
