@@ -7,7 +7,18 @@ from odoo.addons.ihub.lib.sync import NEWEST_WINS, ODOO_WINS, REMOTE_WINS, Field
 from ..lib.odoo_rpc import OdooRPC
 
 # The other Odoo's contact fields the sync reads (and writes back when it exports).
-TEXT_FIELDS = ("name", "email", "phone", "street", "street2", "city", "zip", "ref", "website")
+TEXT_FIELDS = (
+    "name",
+    "email",
+    "phone",
+    "function",
+    "street",
+    "street2",
+    "city",
+    "zip",
+    "ref",
+    "website",
+)
 REMOTE_FIELDS = [*TEXT_FIELDS, "is_company", "parent_id", "country_code", "write_date"]
 
 
