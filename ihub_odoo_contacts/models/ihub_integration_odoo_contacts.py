@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from odoo import fields, models
+from odoo import api, fields, models
 
 from odoo.addons.ihub.lib.sync import NEWEST_WINS, ODOO_WINS, REMOTE_WINS, FieldMapping, FieldRule
 
@@ -19,6 +19,8 @@ TEXT_FIELDS = (
     "ref",
     "website",
 )
+SAMPLE_NAME = "Contacts from the sample Odoo"
+SAMPLE_KEYS = ("url", "db", "login", "key")
 REMOTE_FIELDS = [*TEXT_FIELDS, "is_company", "parent_id", "country_code", "write_date"]
 
 
@@ -161,3 +163,38 @@ class OdooContactsIntegration(models.Model):
             return rpc.execute("res.partner", "create", [values])[0]
 
         return send
+
+    # ---- The sample set-up of `python3 scripts/dev.py run`
+
+    @api.model
+    def _ihub_setup_sample(self):
+        """Point an integration at the sample "other Odoo" that ``dev.py run`` starts.
+
+        ``dev.py`` writes where that Odoo is (system parameters ``ihub_demo.other_odoo_*``)
+        and calls this, so that a newcomer only presses Run Manually.
+        """
+        params = self.env["ir.config_parameter"].sudo()
+        values = {key: params.get_param(f"ihub_demo.other_odoo_{key}") for key in SAMPLE_KEYS}
+        if not all(values.values()):
+            return self.browse()
+        admin = self.env.ref("base.user_admin")
+        sub = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search([("name", "=", SAMPLE_NAME)], limit=1)
+        )
+        settings = {
+            "base_url": values["url"],
+            "remote_database": values["db"],
+            "allow_private_network": True,
+            "page_size": 25,
+        }
+        if sub:
+            sub.write(settings)
+        else:
+            sub = self.sudo().create(
+                {"name": SAMPLE_NAME, "user_id": admin.id, "run_user_id": admin.id, **settings}
+            )
+        credential = sub.super_id._ihub_credential("basic").sudo()
+        credential.write({"username": values["login"], "secret": values["key"]})
+        return sub

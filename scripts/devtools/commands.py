@@ -97,6 +97,7 @@ def cmd_run(args) -> int:
     try:
         if not args.no_other_odoo:
             other = other_odoo_dev.start(env.extra_addons_paths, db, args)
+            other_odoo_dev.configure_sample_integration(conf, args.database)
             other_odoo_dev.print_banner(other)
         _print_banner(args, conf)
         return odoo.serve(conf, args.port, args.interface)

@@ -12,7 +12,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 LOCAL_DIR = REPO_ROOT / ".local"
 # The addons `run` installs. `test` installs and tests every installable addon
 # at the repository top level (see repo_addons), including test-only ones (test_*).
-ADDONS = ("ihub", "ihub_demo_integration")
+ADDONS = ("ihub", "ihub_demo_integration", "ihub_odoo_contacts")
 
 # Exit codes of dev.py
 EXIT_FAILED = 1

@@ -8,6 +8,8 @@ details reach the main database as system parameters (``PARAMS``) and a file of 
 
 from __future__ import annotations
 
+import subprocess
+
 from .common import LOCAL_DIR, DevError, child_env, python_cmd, rel, say
 from .dbserver import DbSettings, _connect
 from .odoo import DATA_DIR, addons_path
@@ -136,6 +138,27 @@ def publish(db: DbSettings, database: str, connection: Connection) -> None:
                 )
     finally:
         conn.close()
+
+
+def configure_sample_integration(conf, database: str) -> None:
+    """Have the main database's contacts-sync integration point at the other Odoo.
+
+    ``ihub_odoo_contacts`` reads the published details (``_ihub_setup_sample``); this runs it
+    in an Odoo shell before the main server starts.
+    """
+    code = (
+        'sub = env["ihub.integration.odoo_contacts"]._ihub_setup_sample()\n'
+        "env.cr.commit()\n"
+        'print("IHUB-SAMPLE", sub.super_id.id)\n'
+    )
+    result = subprocess.run(
+        [*python_cmd(), "-m", "odoo", "shell", "-c", str(conf), "-d", database, "--no-http",
+         "--log-level=warn"],
+        input=code, capture_output=True, text=True, env=child_env(), check=False,
+    )  # fmt: skip
+    if "IHUB-SAMPLE" not in result.stdout:
+        raise DevError("could not set up the contacts-sync integration:\n" + result.stderr[-2000:])
+    say("the integration 'Contacts from the sample Odoo' points at the other Odoo")
 
 
 def print_banner(other: OtherOdoo) -> None:
