@@ -1,1 +1,2 @@
 from . import ihub_integration_fake
+from . import ihub_integration_credential

@@ -6,3 +6,5 @@ from . import test_integration
 from . import test_integration_type
 from . import test_job
 from . import test_concurrency
+from . import test_credential
+from . import test_oauth2
