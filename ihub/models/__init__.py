@@ -6,5 +6,6 @@ from . import ihub_log
 from . import ihub_action_date
 from . import ihub_job
 from . import ihub_credential
+from . import ihub_credential_oauth2
 from . import ihub_oauth_state
 from . import ihub_integration_link
