@@ -9,8 +9,8 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, config
 
 from odoo.addons.ihub.lib import auth as ihub_auth
+from odoo.addons.ihub.lib import lifecycle, secrets
 from odoo.addons.ihub.lib import progress as run_progress
-from odoo.addons.ihub.lib import secrets
 from odoo.addons.ihub.lib.exceptions import IHubPermanentError
 
 _logger = logging.getLogger(__name__)
@@ -330,7 +330,8 @@ class IHubCredential(models.Model):
         if self.env.su or self.env.user.has_group("ihub.group_ihub_manager"):
             return
         for credential in self:
-            if not run_progress.executing(credential.integration_id.id):
+            integration_id = credential.integration_id.id
+            if not (run_progress.executing(integration_id) or lifecycle.is_calling(integration_id)):
                 raise AccessError(
                     _(
                         "Only iHub managers, and the runs of integration '%(name)s', may use "

@@ -152,7 +152,16 @@ class IHubCredential(models.Model):
         """Undo the remote set-up (the sub-model's ``deactivate()``), then forget the tokens."""
         self._check_manager()
         for integration in self.integration_id:
-            integration._ihub_call_hook("deactivate")
+            problem = integration._ihub_try_hook("deactivate")
+            if problem:
+                raise UserError(
+                    _(
+                        "Undoing the set-up of '%(name)s' at the other system failed, the "
+                        "tokens are kept: %(problem)s",
+                        name=integration.name,
+                        problem=problem,
+                    )
+                )
         self.write(
             {
                 "access_token": False,

@@ -146,9 +146,17 @@ class IHubIntegration(models.Model):
             with self.env.cr.savepoint():
                 self._ihub_call_hook(method)
         except Exception as error:  # noqa: BLE001 - the author's code may raise anything
+            reason = self._ihub_redact(str(error) or type(error).__name__)
             if not isinstance(error, UserError | AccessError):
-                _logger.info("iHub: %s of integration %s failed", method, self.ids, exc_info=True)
-            return self._ihub_redact(str(error) or type(error).__name__)
+                # No traceback: its frames and message could hold a secret.
+                _logger.info(
+                    "iHub: %s of integration %s failed: %s: %s",
+                    method,
+                    self.ids,
+                    type(error).__name__,
+                    reason,
+                )
+            return reason
         return None
 
     def _ihub_redact(self, text):

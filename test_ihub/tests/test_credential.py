@@ -180,6 +180,17 @@ class TestStartAndChatter(CredentialCase):
         self.assertEqual(self.integration.state, "active")
         self.assertEqual(self.sub.hook_calls, "activate\n", "Start calls activate()")
 
+    def test_failing_activate_refuses_start_with_the_secret_redacted(self):
+        self.set_secret()
+        self.sub.fail_hook = "activate"
+        # The hook reads the key on the user's behalf (allowed while iHub calls it) and puts
+        # it in its error: the user sees it redacted.
+        with self.assertRaisesRegex(UserError, "could not be activated") as caught:
+            self.integration.with_user(self.ihub_user).action_start()
+        self.assertNotIn(SECRET, str(caught.exception))
+        self.assertIn("key ***", str(caught.exception))
+        self.assertEqual(self.integration.state, "draft")
+
     def test_chatter_tracks_who_changed_which_field_never_the_value(self):
         self.set_secret()
         self.credential.with_user(self.manager).write({"expires_on": date(2030, 1, 1)})
