@@ -1,5 +1,9 @@
-"""``odoo-bin ihub_reencrypt -c <config> -d <database>``: rewrite every iHub secret with the
-first key of ``ihub_encryption_key`` (and encrypt those stored in clear).
+"""Rewrite every iHub secret with the first key of ``ihub_encryption_key`` (and encrypt those
+stored in clear)::
+
+    odoo-bin --addons-path=<addons paths> ihub_reencrypt -c <config> -d <database>
+
+The addons path comes first: Odoo finds addon commands in it before reading the config.
 
 After a key change, put the new key first and keep the old ones after it, run this command,
 then remove the old keys from the configuration.
