@@ -24,7 +24,10 @@
         "views/ihub_mapper_views.xml",
         "views/ihub_value_map_views.xml",
         "views/ihub_menus.xml",
+        "data/ihub_credential_data.xml",
+        "views/ihub_credential_views.xml",
     ],
+    "external_dependencies": {"python": ["cryptography", "oauthlib", "requests_oauthlib"]},
     "assets": {
         "web.assets_tests": [
             "ihub/static/src/tours/*.js",

@@ -34,6 +34,11 @@ RESERVED_NAMES = frozenset(
         "webhook_url",
         "webhook_ids",
         "mapper_ids",
+        "credential_kinds",
+        "api_key_header",
+        "api_key_param",
+        "http_timeouts",
+        "oauth2",
     }
 )
 

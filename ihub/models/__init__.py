@@ -14,3 +14,7 @@ from . import ihub_mapper
 from . import ihub_value_map
 from . import ihub_value_map_line
 from . import ihub_integration_mapping
+from . import ihub_credential
+from . import ihub_credential_oauth2
+from . import ihub_oauth_state
+from . import ihub_integration_link

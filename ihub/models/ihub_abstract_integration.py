@@ -4,7 +4,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 from odoo.models import MAGIC_COLUMNS
 
-from odoo.addons.ihub.lib import contract
+from odoo.addons.ihub.lib import contract, lifecycle
 from odoo.addons.ihub.lib import progress as run_progress
 
 from .ihub_integration import CREATING_FROM_SUB
@@ -43,6 +43,16 @@ class AbstractIntegration(models.AbstractModel):
                                             # and ihub_export only)
         delay = timedelta(minutes=1)        # a scheduled run covers up to now - delay
         description = ""                    # HTML shown to users choosing the type
+        credential_kinds = ()               # credentials it needs, e.g. ("api_key",): the
+                                            # form asks for them and Start refuses without
+                                            # (kinds: basic, api_key, bearer, oauth2, hmac)
+        api_key_header = None               # send the API key in this header ("X-API-Key")
+        api_key_param = None                # ... or as this query parameter ("api_key")
+        http_timeouts = (5, 30)             # connect / read timeouts in seconds
+        oauth2 = None                       # OAuth2 defaults for the credential, e.g.
+                                            # {"authorize_url": ..., "token_url": ...,
+                                            #  "scope": "read write",
+                                            #  "grant_type": "authorization_code"}
 
     and **implements**:
 
@@ -52,6 +62,20 @@ class AbstractIntegration(models.AbstractModel):
       for errors a retry will not fix); report counts and commit batches through
       ``self.ihub_job()``.
     * ``open_settings(self)`` (optional): the action opening its settings; by default its form.
+    * ``test_connection(self)``, ``activate(self)``, ``deactivate(self)`` (optional, no-ops by
+      default): the link lifecycle. ``test_connection`` backs the "Test Connection" button:
+      raise (a ``UserError`` with a readable message) when the other system cannot be
+      reached or refuses the credentials. ``activate`` is called on Start and after an OAuth2
+      Connect of an active integration (e.g. register a webhook at the other side);
+      ``deactivate`` on Stop, Disconnect and before deletion, while the credentials still
+      exist: undo what ``activate`` set up. A failing ``deactivate`` blocks the deletion
+      until a manager uses "Delete Anyway".
+
+    **Secrets.** Read a raw secret (an FTP password, a signing key) with
+    ``self.ihub_secret(kind=None, field="secret")``, and authenticate requests with
+    ``self._ihub_credential(kind)._requests_auth()`` (a ``requests`` auth object), never by
+    reading the credential's ``secret`` fields: those are for iHub managers only, while a run
+    executes as its run user. Never put a secret in an event, a log line or an error message.
 
     **Guarded contract methods.** Odoo lets any logged-in user call a model's public methods
     over RPC. iHub therefore wraps ``run_from_to`` of every sub-model when the registry loads,
@@ -141,6 +165,11 @@ class AbstractIntegration(models.AbstractModel):
     has_dry_run = False
     delay = timedelta(minutes=1)
     description = ""
+    credential_kinds = ()
+    api_key_header = None
+    api_key_param = None
+    http_timeouts = (5, 30)
+    oauth2 = None
 
     super_id = fields.Many2one(
         "ihub.integration",
@@ -217,6 +246,9 @@ class AbstractIntegration(models.AbstractModel):
         """Managing an integration's link to the other system is for iHub managers."""
         if self.env.su:
             return
+        # Start, Stop and deletion are for iHub users too: iHub calls the hooks for them.
+        if all(lifecycle.is_calling(sub.super_id.id, method) for sub in self):
+            return
         if not self.env.user.has_group("ihub.group_ihub_manager"):
             raise AccessError(
                 _("Only iHub managers can call %(method)s on integrations.", method=method)
@@ -247,6 +279,10 @@ class AbstractIntegration(models.AbstractModel):
         return super().create(vals_list)
 
     def unlink(self):
+        if not self.env.context.get("ihub_deactivated"):
+            # deactivate() needs the sub-record and the credentials: before they go.
+            self.super_id._ihub_deactivate()
+            return self.with_context(ihub_deactivated=True).unlink()
         integrations = self.super_id
         result = super().unlink()
         integrations.exists().unlink()
@@ -275,6 +311,36 @@ class AbstractIntegration(models.AbstractModel):
             "target": "current",
             "name": self.name,
         }
+
+    def test_connection(self):
+        """Check that the other system answers and accepts the credentials; raise if not.
+
+        Called by the "Test Connection" button (iHub managers); the default does nothing.
+        """
+        return True
+
+    def activate(self):
+        """Set up what the link needs at the other side (e.g. register a webhook).
+
+        Called on Start and after an OAuth2 Connect while the integration is active; raise
+        to refuse the start. The default does nothing.
+        """
+        return True
+
+    def deactivate(self):
+        """Undo what ``activate`` set up at the other side, while the credentials still exist.
+
+        Called on Stop, Disconnect and before deletion. The default does nothing.
+        """
+        return True
+
+    def ihub_secret(self, kind=None, field="secret"):
+        """Shortcut for ``self.super_id.ihub_secret(kind, field)`` (see there)."""
+        return self.super_id.ihub_secret(kind=kind, field=field)
+
+    def _ihub_credential(self, kind=None):
+        """Shortcut for ``self.super_id._ihub_credential(kind)``."""
+        return self.super_id._ihub_credential(kind)
 
     def fail(self, reason=None):
         """Put the integration in the failed state; its responsible user is notified."""

@@ -4,3 +4,5 @@ from . import test_lib_mapper
 from . import test_lib_netguard
 from . import test_lib_http
 from . import test_lib_redact
+from . import test_lib_secrets
+from . import test_lib_auth

@@ -8,3 +8,5 @@ from . import test_job
 from . import test_concurrency
 from . import test_mapper
 from . import test_value_map
+from . import test_credential
+from . import test_oauth2
