@@ -23,6 +23,9 @@ class BearerAuth(AuthBase):
         request.headers["Authorization"] = f"Bearer {self.token}"
         return request
 
+    def ihub_secrets(self):
+        return [self.token]
+
 
 class HeaderAuth(AuthBase):
     """A key sent in a header the integration type names (e.g. ``X-API-Key``)."""
@@ -35,6 +38,9 @@ class HeaderAuth(AuthBase):
         request.headers[self.header] = self.value
         return request
 
+    def ihub_secrets(self):
+        return [self.value]
+
 
 class QueryParamAuth(AuthBase):
     """A key sent as a query parameter the integration type names (e.g. ``api_key``)."""
@@ -46,6 +52,9 @@ class QueryParamAuth(AuthBase):
     def __call__(self, request):
         request.prepare_url(request.url, {self.param: self.value})
         return request
+
+    def ihub_secrets(self):
+        return [self.value]
 
 
 class OAuth2TokenAuth(AuthBase):
@@ -60,12 +69,17 @@ class OAuth2TokenAuth(AuthBase):
         self.access_token = access_token
         self.expires_at = expires_at
         self.clock = clock
+        self._seen = [access_token]  # every token sent, masked in records and errors
 
     def _expiring(self):
         return self.expires_at is not None and self.expires_at - REFRESH_MARGIN <= self.clock()
 
     def _renew(self):
         self.access_token, self.expires_at = self.renew()
+        self._seen.append(self.access_token)
+
+    def ihub_secrets(self):
+        return [token for token in self._seen if token]
 
     def __call__(self, request):
         if not self.access_token or self._expiring():

@@ -27,7 +27,7 @@ Example::
 
     session = build_session(
         "https://api.example.com/v1",
-        auth=ApiKeyAuth(key, header="X-Api-Key"),
+        auth=HeaderAuth("X-Api-Key", key),  # from ihub/lib/auth.py
         user_agent="iHub/18.0 (Shop orders)",
         recorder=exchanges.append,
     )
@@ -35,13 +35,11 @@ Example::
     session.post_json("/partners", json={"name": "Azure"}, expected_status=(409,))
     response = session.get("/partners/7", expected_status=(404,))  # a Response, even for 404
 
-Authentication is any ``requests.auth.AuthBase``: ``requests.auth.HTTPBasicAuth``,
-:class:`ApiKeyAuth`, :class:`BearerAuth`. An auth object may refresh an expired token and retry
-once on a 401 through a response hook: in ``__call__`` register
-``request.register_hook("response", hook)``; the hook, given a 401, refreshes, copies
-``response.request`` with the new token and returns ``response.connection.send(copy, **kwargs)``
-(the retry goes through the same guard, records and size cap). :class:`BearerAuth` does this when
-given ``refresh``. An auth object's ``ihub_secrets()`` (if it has one) lists values to redact.
+Authentication is any ``requests.auth.AuthBase``: ``requests.auth.HTTPBasicAuth`` or those of
+``ihub/lib/auth.py`` (bearer, API key in a header or a parameter, OAuth2). An auth object may
+refresh an expired token and retry once on a 401 through a response hook (the retry goes
+through the same guard, records and size cap), as ``OAuth2TokenAuth`` does. An auth object's
+``ihub_secrets()`` (if it has one) lists values to redact.
 """
 
 import contextvars
@@ -51,7 +49,7 @@ import time
 
 import requests
 from requests.adapters import HTTPAdapter
-from requests.auth import AuthBase, HTTPBasicAuth
+from requests.auth import HTTPBasicAuth
 from urllib3.exceptions import (
     ConnectTimeoutError,
     MaxRetryError,
@@ -99,72 +97,8 @@ class IHubAuthError(IHubHTTPError, IHubPermanentError):
     """401 or 403 (after the auth object had its chance to refresh): not retried by runs."""
 
 
-class ApiKeyAuth(AuthBase):
-    """Send an API key in a header (default ``X-Api-Key``) or in a query parameter.
-
-    ``ApiKeyAuth(key, header="Authorization")`` sends the bare key as Authorization;
-    ``ApiKeyAuth(key, param="api_key")`` appends ``?api_key=…`` (redacted in every record).
-    """
-
-    def __init__(self, key, header=None, param=None):
-        if header and param:
-            raise ValueError("send the API key in a header or in a parameter, not both")
-        self.key = key
-        self.header = header or (None if param else "X-Api-Key")
-        self.param = param
-
-    def __call__(self, request):
-        if self.param:
-            request.prepare_url(request.url, {self.param: self.key})
-        else:
-            request.headers[self.header] = self.key
-        return request
-
-    def ihub_secrets(self):
-        return [self.key]
-
-
-class BearerAuth(AuthBase):
-    """Send ``Authorization: Bearer <token>``, asking ``token_getter()`` for the token each time.
-
-    Asking per request means a token refreshed elsewhere (another request, another worker) is
-    used at once. With ``refresh``, a 401 calls ``refresh()`` once; when it returns true the
-    request is sent again with the new token, and a second 401 stands.
-    """
-
-    def __init__(self, token_getter, refresh=None):
-        self.token_getter = token_getter
-        self.refresh = refresh
-        self._tokens = []
-
-    def _apply(self, request):
-        token = self.token_getter()
-        if token and token not in self._tokens:
-            self._tokens.append(token)
-        request.headers["Authorization"] = f"Bearer {token}"
-
-    def __call__(self, request):
-        self._apply(request)
-        if self.refresh:
-            request.register_hook("response", self._retry_once_on_401)
-        return request
-
-    def _retry_once_on_401(self, response, **kwargs):
-        if response.status_code != 401 or not self.refresh():
-            return response
-        retry = response.request.copy()
-        retry.hooks = {"response": []}
-        self._apply(retry)
-        response.close()
-        again = response.connection.send(retry, **kwargs)
-        again.history.append(response)
-        return again
-
-    def ihub_secrets(self):
-        return list(self._tokens)
-
-
 def _auth_secrets(auth):
+    """The secrets an auth object sends (``ihub/lib/auth.py`` objects tell), to mask them."""
     if isinstance(auth, HTTPBasicAuth):
         return [auth.password]
     getter = getattr(auth, "ihub_secrets", None)

@@ -348,17 +348,23 @@ class IHubCredential(models.Model):
         self._check_secret_access()
         return secrets.decrypt(self.sudo()[SECRET_FIELDS[field]], encryption_keys()) or False
 
-    def _redact(self, text):
-        """``text`` with this credential's secrets replaced by ``***``."""
+    def _ihub_secret_values(self):
+        """The clear values of these credentials' secrets, for masking (call it as sudo)."""
         values = []
         keys = encryption_keys()
-        for credential in self.sudo():
+        for credential in self:
             for store in SECRET_FIELDS.values():
                 try:
-                    values.append(secrets.decrypt(credential[store], keys))
+                    value = secrets.decrypt(credential[store], keys)
                 except secrets.SecretKeyError:
                     continue
-        return secrets.redact(text, values)
+                if value:
+                    values.append(value)
+        return values
+
+    def _redact(self, text):
+        """``text`` with this credential's secrets replaced by ``***``."""
+        return secrets.redact(text, self.sudo()._ihub_secret_values())
 
     def _requests_auth(self):
         """A ``requests.auth.AuthBase`` that authenticates requests with this credential.

@@ -3,6 +3,7 @@ from datetime import datetime
 from odoo import _, models
 from odoo.exceptions import AccessError, UserError
 
+from odoo.addons.ihub.lib import lifecycle
 from odoo.addons.ihub.lib import progress as run_progress
 from odoo.addons.ihub.lib.http import build_session
 from odoo.addons.ihub.lib.sync import REMOTE_WINS, Exporter, Importer
@@ -50,15 +51,14 @@ class IHubDataPlane(models.AbstractModel):
         """
         integration = self._ihub_integration()
         self._ihub_check_data_access(integration)
-        sub = integration.sub_id
-        credentials = integration.sudo()._ihub_http_credentials()
-        auth = credentials[:1]._requests_auth() if credentials else None
-        secrets = credentials._ihub_secret_values() if credentials else ()
-        job = self._ihub_running_job()
+        sub_class = integration._sub_class()
+        credential = integration._ihub_request_credential()
+        auth = credential._requests_auth() if credential else None
+        secrets = credential.sudo()._ihub_secret_values() if credential else ()
         recorder = None
-        if job:
-            progress = run_progress.progress_by_job().get(job.id)
-            recorder = progress.exchanges.append if progress else None
+        progress = run_progress.progress_by_job().get(run_progress.running_job_id(integration.id))
+        if progress is not None:
+            recorder = progress.exchanges.append
         throttle = None
         if integration.rate_limit:
             limit, period = integration.rate_limit, integration.rate_limit_period
@@ -69,7 +69,7 @@ class IHubDataPlane(models.AbstractModel):
 
         return build_session(
             integration.base_url or None,
-            timeouts=tuple(getattr(type(sub), "http_timeouts", None) or DEFAULT_TIMEOUTS),
+            timeouts=tuple(getattr(sub_class, "http_timeouts", None) or DEFAULT_TIMEOUTS),
             user_agent=f"iHub/{IHUB_VERSION} ({integration.name})",
             allow_private=integration.allow_private_network,
             auth=auth,
@@ -82,7 +82,11 @@ class IHubDataPlane(models.AbstractModel):
     def _ihub_check_data_access(self, integration):
         """Integration code reads secrets and writes data on a run's behalf: only in a run of
         that integration, or for iHub managers."""
-        if self.env.su or run_progress.executing(integration.id):
+        if (
+            self.env.su
+            or run_progress.executing(integration.id)
+            or lifecycle.is_calling(integration.id)
+        ):
             return
         if not self.env.user.has_group("ihub.group_ihub_manager"):
             raise AccessError(

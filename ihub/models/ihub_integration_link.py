@@ -68,6 +68,15 @@ class IHubIntegration(models.Model):
             credentials = credentials.filtered(lambda c: c.kind == kind)
         return credentials[:1].with_env(self.env)
 
+    def _ihub_request_credential(self):
+        """The credential ``ihub_http()`` sends: of the first kind the type needs that goes
+        with requests (a signing secret does not), in ``self``'s environment; maybe empty."""
+        self.ensure_one()
+        for kind in self._required_credential_kinds():
+            if kind != "hmac":
+                return self._ihub_credential(kind)
+        return self.env["ihub.credential"]
+
     def _ihub_check_credentials(self):
         """Refuse (UserError naming them) while a credential the type needs is not usable."""
         self._ihub_ensure_credentials()

@@ -27,10 +27,9 @@ from cryptography.x509.oid import NameOID
 
 from odoo.tests import BaseCase
 
+from odoo.addons.ihub.lib.auth import HeaderAuth, OAuth2TokenAuth, QueryParamAuth
 from odoo.addons.ihub.lib.exceptions import IHubError, IHubPermanentError
 from odoo.addons.ihub.lib.http import (
-    ApiKeyAuth,
-    BearerAuth,
     IHubAuthError,
     IHubHTTPError,
     build_session,
@@ -525,7 +524,7 @@ class TestTLS(HttpCase):
 class TestAuthAndRecords(HttpCase):
     def test_the_recorder_sees_every_exchange_without_secrets(self):
         session = self.session(
-            auth=ApiKeyAuth("k3y-in-query", param="api_key"),
+            auth=QueryParamAuth("api_key", "k3y-in-query"),
             secrets=[SECRET],
             debug_bodies=True,
         )
@@ -576,28 +575,23 @@ class TestAuthAndRecords(HttpCase):
 
     def test_api_key_header_is_dropped_on_a_redirect_to_another_host(self):
         resolver = mock.Mock(return_value=["127.0.0.1"])
-        session = self.session(auth=ApiKeyAuth("k-1", header="X-Api-Key"), resolver=resolver)
+        session = self.session(auth=HeaderAuth("X-Api-Key", "k-1"), resolver=resolver)
         same = session.get_json("/redirect", params={"to": "/echo"})
         self.assertEqual(same["headers"]["X-Api-Key"], "k-1")
         other = session.get_json("/redirect", params={"to": f"http://other.test:{self.port}/echo"})
         self.assertNotIn("X-Api-Key", other["headers"])
 
     def test_bearer_token_is_refreshed_once_on_401(self):
-        tokens = ["stale"]
-
-        def refresh():
-            tokens[0] = "fresh"
-            return True
-
-        session = self.session(auth=BearerAuth(lambda: tokens[0], refresh=refresh))
+        auth = OAuth2TokenAuth(lambda: ("fresh", None), access_token="stale")
+        session = self.session(auth=auth)
         self.assertEqual(session.get_json("/bearer"), {"ok": True})
         auths = [headers.get("Authorization") for _m, _p, headers, _b in self.server.seen]
         self.assertEqual(auths, ["Bearer stale", "Bearer fresh"])
         self.assertEqual(session.get_json("/bearer"), {"ok": True})
         self.assertEqual(len(self.server.seen), 3, "the fresh token is used at once")
 
-        tokens[0] = "revoked"
-        stuck = self.session(auth=BearerAuth(lambda: tokens[0], refresh=lambda: True))
+        revoked = OAuth2TokenAuth(lambda: ("revoked", None), access_token="revoked")
+        stuck = self.session(auth=revoked)
         with self.assertRaises(IHubAuthError) as caught:
             stuck.get("/bearer")
         self.assertEqual(len(self.server.seen), 5, "one retry after the refresh, no loop")
