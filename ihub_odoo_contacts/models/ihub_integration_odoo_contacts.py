@@ -100,34 +100,24 @@ class OdooContactsIntegration(models.Model):
         return OdooRPC(self.ihub_http(), self.remote_database, login, api_key)
 
     def _fetch(self, rpc, domain):
-        """Pages of contacts ordered by (write date, id); a page's cursor is its last pair, so
-        that a page boundary never skips or repeats a contact that changes meanwhile."""
+        """Pages of contacts in id order; a page's cursor is its last id. A contact changed
+        while the run reads leaves the run's period and comes with the next run."""
         page_size = max(1, self.page_size)
 
         def fetch(cursor):
-            page_domain = list(domain)
-            if cursor:
-                stamp, _sep, last_id = cursor.partition("|")
-                page_domain = [
-                    *page_domain,
-                    "|",
-                    ("write_date", ">", stamp),
-                    "&",
-                    ("write_date", "=", stamp),
-                    ("id", ">", int(last_id)),
-                ]
+            page_domain = [*domain, ("id", ">", int(cursor or 0))]
             rows = rpc.execute(
                 "res.partner",
                 "search_read",
                 page_domain,
-                fields=["id", *REMOTE_FIELDS],
-                order="write_date, id",
+                fields=REMOTE_FIELDS,
+                order="id",
                 limit=page_size,
                 context={"active_test": False},
             )
             if len(rows) < page_size:
                 return rows, None
-            return rows, f"{rows[-1]['write_date']}|{rows[-1]['id']}"
+            return rows, str(rows[-1]["id"])
 
         return fetch
 
