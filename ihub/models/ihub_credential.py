@@ -147,19 +147,19 @@ class IHubCredential(models.Model):
         help="The expiry date the responsible user was last warned about.",
     )
 
-    # ---- Storage: ciphertext (or clear text while no key is set). Nobody reads these but
-    # the code of this model.
+    # ---- Storage: ciphertext (or clear text while no key is set). Only this model's code
+    # uses them; settings administrators, who can read the database anyway, may see them.
     secret_store = fields.Char(
-        copy=False, exportable=False, prefetch=False, groups="base.group_no_one"
+        copy=False, exportable=False, prefetch=False, groups="base.group_system"
     )
     client_secret_store = fields.Char(
-        copy=False, exportable=False, prefetch=False, groups="base.group_no_one"
+        copy=False, exportable=False, prefetch=False, groups="base.group_system"
     )
     access_token_store = fields.Char(
-        copy=False, exportable=False, prefetch=False, groups="base.group_no_one"
+        copy=False, exportable=False, prefetch=False, groups="base.group_system"
     )
     refresh_token_store = fields.Char(
-        copy=False, exportable=False, prefetch=False, groups="base.group_no_one"
+        copy=False, exportable=False, prefetch=False, groups="base.group_system"
     )
 
     # ---- What every iHub user may know about a credential: whether it is usable.

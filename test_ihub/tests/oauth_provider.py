@@ -7,7 +7,6 @@ thread serves ``/authorize`` (approves at once, as if the user clicked Allow), `
 ``OAUTHLIB_INSECURE_TRANSPORT`` is set: the tests set it.
 """
 
-import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -189,6 +188,3 @@ class Provider:
                 self._send(status, headers, answer)
 
         return Handler
-
-    def token_answer(self, answer):
-        return json.loads(answer)
