@@ -78,10 +78,13 @@ class OdooContactsIntegration(models.Model):
         if _from:
             period.append(("write_date", ">=", fields.Datetime.to_string(_from)))
         mapping = self._field_mapping()
+        # The other Odoo's own companies and users are not contacts to bring over.
+        own = rpc.execute("res.company", "search_read", [], fields=["partner_id"])
+        not_own = [("user_ids", "=", False), ("id", "not in", [c["partner_id"][0] for c in own])]
         for step, is_company in (("companies", True), ("contacts", False)):
             self.ihub_import(
                 "res.partner",
-                self._fetch(rpc, [*period, ("is_company", "=", is_company)]),
+                self._fetch(rpc, [*period, *not_own, ("is_company", "=", is_company)]),
                 mapping,
                 step=step,
                 conflict=self.conflict_rule,
