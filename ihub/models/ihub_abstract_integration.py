@@ -114,6 +114,7 @@ class AbstractIntegration(models.AbstractModel):
             has_time_period = True
             is_multi_company_compatible = False
             is_singleton = False
+            has_dry_run = False
             delay = timedelta(seconds=10)
             description = (
                 "<p>A <b>demo</b> integration without functionality: each run only logs "

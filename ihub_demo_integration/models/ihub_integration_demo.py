@@ -25,6 +25,7 @@ class DemoIntegration(models.Model):
     is_multi_company_compatible = False
     # True would allow a single demo integration per company.
     is_singleton = False
+    # True would offer a dry run in Run Manually (for data moved with ihub_import).
     has_dry_run = False
     # A scheduled run covers the time up to 10 seconds ago.
     delay = timedelta(seconds=10)
