@@ -15,7 +15,9 @@ class IHubMapper(models.Model):
 
     _name = "ihub.mapper"
     _description = "Integration External ID"
-    _order = "integration_id, res_model, id"
+    # Newest first, by primary key: sorting by integration would join ihub_integration for every
+    # page of a list that can hold millions of rows.
+    _order = "id desc"
     _rec_name = "external_id"
 
     integration_id = fields.Many2one(
@@ -157,7 +159,8 @@ class Mapper:
 
     Get one with ``integration.ihub_mapper("res.partner")`` (on the integration or its
     sub-record). External ids are strings (integers are converted); records come back in the
-    caller's environment. Every bulk call is one SQL query whatever the number of ids. A
+    caller's environment. Every bulk call is one SQL query whatever the number of ids, and a
+    lookup costs one index probe per id whatever the size of the table. A
     mapping whose record was deleted resolves to nothing and is removed when met (by this
     object, unless the cursor is read-only, and by a daily scheduled action otherwise).
 
@@ -221,15 +224,21 @@ class Mapper:
         if not res_ids:
             return {}
         self._flush()
+        # One index probe per record, for the reason given in _live_rows.
         self.env.cr.execute(
             SQL(
                 """
-                SELECT res_id, external_id FROM ihub_mapper
-                 WHERE integration_id = %s AND res_model = %s AND res_id = ANY(%s)
+                SELECT i.res_id, m.external_id
+                  FROM unnest(%s::int4[]) AS i(res_id)
+                 CROSS JOIN LATERAL (
+                        SELECT m.external_id FROM ihub_mapper m
+                         WHERE m.integration_id = %s AND m.res_model = %s AND m.res_id = i.res_id
+                         LIMIT 1
+                       ) m
                 """,
+                res_ids,
                 self.integration.id,
                 self.model._name,
-                res_ids,
             )
         )
         return dict(self.env.cr.fetchall())

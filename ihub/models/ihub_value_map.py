@@ -193,6 +193,14 @@ class ValueMap:
             )
         map_id, self._map_name, res_model, default_value, default_res_id = rows[0][:5]
         self._map = self.env["ihub.value.map"].browse(map_id)
+        if res_model and res_model not in self.env:
+            raise IHubError(
+                _(
+                    "Value map %(map)s maps records of %(model)s, which is not installed.",
+                    map=self._map_name,
+                    model=res_model,
+                )
+            )
         self._res_model = res_model
         lines = [row[5:] for row in rows if row[5] is not None]  # None: a map without lines
         if res_model:

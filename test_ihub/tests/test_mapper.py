@@ -1,12 +1,15 @@
 """External-id mappers: the API integrations use, its cost, and who may use it."""
 
+import json
+
 import psycopg2
 
 from odoo import Command
 from odoo.exceptions import AccessError, ValidationError
-from odoo.tests import new_test_user
+from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
+from odoo.addons.ihub.lib import journal
 from odoo.addons.ihub.tests.common import run_integration
 
 from .common import IHubCase
@@ -375,3 +378,62 @@ class TestMapper(IHubCase):
         action = integration.action_open_mappers()
         self.assertEqual(action["res_model"], "ihub.mapper")
         self.assertEqual(action["context"]["search_default_integration_id"], self.integration.id)
+
+
+@tagged("post_install", "-at_install")
+class TestMapperRpc(HttpCase):
+    """Over real JSON-RPC, a plain iHub user reads external ids and changes none."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.addClassCleanup(journal.forget, cls.cr)
+        cls.reader = new_test_user(
+            cls.env, login="mapper_rpc_reader", groups="ihub.group_ihub_user"
+        )
+        manager = new_test_user(
+            cls.env, login="mapper_rpc_manager", groups="ihub.group_ihub_manager"
+        )
+        sub = (
+            cls.env["ihub.integration.test.mapper"]
+            .with_user(manager)
+            .create({"name": "Over RPC", "user_id": manager.id})
+        )
+        cls.partner = cls.env["res.partner"].create({"name": "Bound"})
+        sub.super_id.with_user(manager).ihub_mapper("res.partner").bind("R1", cls.partner)
+        cls.mapping = cls.env["ihub.mapper"].search([("integration_id", "=", sub.super_id.id)])
+
+    def call(self, method, args, kwargs=None):
+        self.authenticate("mapper_rpc_reader", "mapper_rpc_reader")
+        payload = {"model": "ihub.mapper", "method": method, "args": args, "kwargs": kwargs or {}}
+        response = self.url_open(
+            "/web/dataset/call_kw",
+            data=json.dumps({"jsonrpc": "2.0", "method": "call", "id": 1, "params": payload}),
+            headers={"Content-Type": "application/json"},
+        )
+        answer = response.json()
+        return answer.get("result"), answer.get("error", {}).get("data", {})
+
+    def test_read_but_not_write(self):
+        result, error = self.call("search_read", [[("id", "=", self.mapping.id)], ["external_id"]])
+        self.assertFalse(error)
+        self.assertEqual(result, [{"id": self.mapping.id, "external_id": "R1"}])
+        for method, args in (
+            ("write", [[self.mapping.id], {"external_id": "R2"}]),
+            ("unlink", [[self.mapping.id]]),
+            (
+                "create",
+                [
+                    {
+                        "integration_id": self.mapping.integration_id.id,
+                        "res_model": "res.partner",
+                        "res_id": self.partner.id,
+                        "external_id": "R3",
+                    }
+                ],
+            ),
+        ):
+            with self.subTest(method=method), self.assertLogs("odoo.http", "WARNING"):
+                _result, error = self.call(method, args)
+            self.assertEqual(error.get("name"), "odoo.exceptions.AccessError", error)
+        self.assertEqual(self.mapping.external_id, "R1")
