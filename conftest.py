@@ -30,3 +30,16 @@ def fail_on_unexpected_odoo_warnings():
     if collector.records:
         lines = "\n".join(f"{r.levelname} {r.name}: {r.getMessage()}" for r in collector.records)
         pytest.fail(f"unexpected log records:\n{lines}", pytrace=False)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def odoo_statics_computed_once():
+    """Odoo finds its addons' static folders lazily, parsing every manifest, in the first
+    request for a static file. A browser asks for several at once, and CPython 3.11's
+    ``compile()`` (used by ``ast.literal_eval``) can fail when threads parse at the same time
+    ("AST constructor recursion depth mismatch", CPython issue 106905): parse them here, once.
+    """
+    import odoo.http  # noqa: PLC0415 - pytest-odoo has configured Odoo by now
+
+    odoo.http.root.statics  # noqa: B018
+    yield
