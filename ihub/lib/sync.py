@@ -239,10 +239,10 @@ class ImportStore:
     def resolve(self, model, external_ids) -> dict:  # {outside id: record id} of another model
         raise NotImplementedError
 
-    def create(self, vals_list) -> list:  # new record ids, in order
+    def create_records(self, vals_list) -> list:  # new record ids, in order
         raise NotImplementedError
 
-    def write(self, res_ids, vals):  # the same values on several records
+    def write_records(self, res_ids, vals):  # the same values on several records
         raise NotImplementedError
 
     def bind(self, rows):  # [(outside id, record id, fingerprint)]: mappings created or refreshed
@@ -388,13 +388,13 @@ class Importer:
     def _save_all(self, to_create, to_write):
         bindings = []
         if to_create:
-            new_ids = self.store.create([vals for _key, vals, _hash in to_create])
+            new_ids = self.store.create_records([vals for _key, vals, _hash in to_create])
             bindings += [
                 (key, res_id, item_hash)
                 for (key, _vals, item_hash), res_id in zip(to_create, new_ids, strict=True)
             ]
         for vals, res_ids in group_writes((res_id, vals) for _k, res_id, vals, _h in to_write):
-            self.store.write(res_ids, vals)
+            self.store.write_records(res_ids, vals)
         bindings += [(key, res_id, item_hash) for key, res_id, _vals, item_hash in to_write]
         self.store.bind(bindings)
 

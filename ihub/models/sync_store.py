@@ -88,10 +88,10 @@ class OdooImportStore(_JobReporting, ImportStore):
         records = self.integration.ihub_mapper(model).records(external_ids)
         return {external_id: record.id for external_id, record in records.items()}
 
-    def create(self, vals_list):
+    def create_records(self, vals_list):
         return self.model.create(vals_list).ids
 
-    def write(self, res_ids, vals):
+    def write_records(self, res_ids, vals):
         self.model.browse(res_ids).write(vals)
 
     def bind(self, rows):

@@ -60,7 +60,7 @@ class MemoryStore:
         if self.refuse(vals):
             raise ValueError(f"refused {vals}")
 
-    def create(self, vals_list):
+    def create_records(self, vals_list):
         self.calls.append(("create", len(vals_list)))
         ids = []
         for vals in vals_list:
@@ -70,7 +70,7 @@ class MemoryStore:
             self.next_id += 1
         return ids
 
-    def write(self, res_ids, vals):
+    def write_records(self, res_ids, vals):
         self.calls.append(("write", len(res_ids)))
         self._check(vals)
         for res_id in res_ids:
