@@ -49,6 +49,8 @@ class RunProgress:
     lock: object = field(default=None, repr=False)
     executing: bool = False
     dry_run: bool = False
+    # Outside ids a dry run would have created, by model: later steps may refer to them.
+    planned: dict = field(default_factory=dict, repr=False)
     # HTTP exchanges recorded since the last commit, written with the next one.
     exchanges: list = field(default_factory=list, repr=False)
     # The values stored by the last commit: what a failure leaves, since the rest is undone.

@@ -251,6 +251,9 @@ class ImportStore:
     def savepoint(self):  # a context manager that undoes its block when it raises
         raise NotImplementedError
 
+    def plan(self, external_ids):  # a dry run would create these: resolve() may return them
+        pass
+
     def commit(self, report, checkpoint):  # counts and where the next page starts
         raise NotImplementedError
 
@@ -340,6 +343,8 @@ class Importer:
         if report.dry_run:
             report.created += len(to_create)
             report.updated += len(to_write)
+            # Later steps of the dry run may refer to these as if they had been created.
+            self.store.plan([key for key, _vals, _hash in to_create])
             return
         self._save(to_create, to_write)
 

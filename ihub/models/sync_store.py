@@ -86,7 +86,19 @@ class OdooImportStore(_JobReporting, ImportStore):
 
     def resolve(self, model, external_ids):
         records = self.integration.ihub_mapper(model).records(external_ids)
-        return {external_id: record.id for external_id, record in records.items()}
+        resolved = {external_id: record.id for external_id, record in records.items()}
+        # In a dry run, a record an earlier step would have created counts as there (its id
+        # is a placeholder: nothing is written).
+        for external_id in self._planned(model) & set(external_ids):
+            resolved.setdefault(external_id, 0)
+        return resolved
+
+    def plan(self, external_ids):
+        self._planned(self.model._name).update(external_ids)
+
+    def _planned(self, model):
+        progress = run_progress.progress_by_job().get(self.job.id) if self.job else None
+        return progress.planned.setdefault(model, set()) if progress else set()
 
     def create_records(self, vals_list):
         return self.model.create(vals_list).ids

@@ -15,6 +15,7 @@ from odoo.addons.ihub.lib.sync import (
     FieldMapping,
     FieldRule,
     Importer,
+    ImportStore,
     Known,
     RecordError,
     fingerprint,
@@ -26,7 +27,7 @@ from odoo.addons.ihub.lib.sync import (
 from odoo.addons.ihub.lib.throttle import Quota, reserve
 
 
-class MemoryStore:
+class MemoryStore(ImportStore):
     """Records and mappings in dicts; a savepoint restores both when its block raises."""
 
     def __init__(self, refuse=None):
@@ -376,3 +377,21 @@ class TestCheckpoint(BaseCase):
             checkpoint = Checkpoint(text)
             self.assertFalse(checkpoint.done)
             self.assertIsNone(checkpoint.start("any"))
+
+
+class TestDryRunReferences(BaseCase):
+    def test_a_dry_run_lets_later_records_refer_to_records_it_would_create(self):
+        class PlanningStore(MemoryStore):
+            def plan(self, external_ids):
+                self.references.setdefault("res.partner", {}).update(dict.fromkeys(external_ids, 0))
+
+        store = PlanningStore()
+        mapping = FieldMapping(
+            [FieldRule("name", "name"), FieldRule("company", "parent_id", reference="res.partner")]
+        )
+        companies = [{"id": "C1", "name": "Company"}]
+        people = [{"id": "P1", "name": "Person", "company": "C1"}]
+        Importer(store, mapping, dry_run=True).run(pages_of(companies, 5))
+        report = Importer(store, mapping, dry_run=True).run(pages_of(people, 5))
+        self.assertEqual((report.created, report.failed), (1, 0))
+        self.assertFalse(store.records)

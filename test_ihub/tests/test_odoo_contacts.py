@@ -135,3 +135,17 @@ class TestOdooContactsSync(WithOtherOdoo, IHubCase):
         names = self.env["res.partner"].search([]).mapped("name")
         for contact in self.sample.contacts:
             self.assertEqual(names.count(contact["name"]), 1)
+
+    def test_a_dry_run_reports_every_contact_and_writes_nothing(self):
+        date_to = datetime.utcnow().replace(microsecond=0) + timedelta(minutes=1)
+        job = self.integration.with_user(self.ihub_user)._run_manually(None, date_to, True)
+        run_due_jobs(self.env)
+        self.assertEqual(job.state, "done", job.error_message)
+        self.assertFalse(self.imported())
+        self.assertFalse(self.by_name(self.sample.contacts[0]["name"]))
+        summaries = job.log_ids.mapped("summary")
+        self.assertIn(
+            f"Dry run – Import of contacts: would create {CONTACTS}, would update 0, "
+            "unchanged 0, failed 0",
+            summaries,
+        )
