@@ -91,9 +91,17 @@ class OdooContactsIntegration(models.Model):
                 modified="write_date",
                 batch_size=self.page_size,
             )
-        if self.export_back:
+        # Only an incremental run sends back: a first one over all time would send every
+        # contact of this database to the other.
+        if self.export_back and _from:
+            own_partners = self.env["res.company"].sudo().search([]).partner_id
             changed = self.env["res.partner"].search(
-                [("write_date", "<", _to), *([("write_date", ">=", _from)] if _from else [])]
+                [
+                    ("write_date", ">=", _from),
+                    ("write_date", "<", _to),
+                    ("user_ids", "=", False),
+                    ("id", "not in", own_partners.ids),
+                ]
             )
             self.ihub_export(changed, self._remote_values, self._sender(rpc), step="send back")
 

@@ -149,3 +149,28 @@ class TestOdooContactsSync(WithOtherOdoo, IHubCase):
             "unchanged 0, failed 0",
             summaries,
         )
+
+    def test_contacts_changed_here_are_sent_back_and_imported_ones_are_not(self):
+        self.sub.with_user(self.manager).export_back = True
+        self.run_sync()
+        local = (
+            self.env["res.partner"]
+            .with_user(self.run_user)
+            .create({"name": "Made Here Ltd", "is_company": True, "email": "hi@made.example"})
+        )
+        # The period starts with this test's transaction: the contacts it imported and the one
+        # made here changed in it.
+        job = self.run_sync(date_from=self.env.cr.now())
+        self.assertEqual(job.state, "done", job.error_message)
+        remote = self.other.rpc().execute(
+            "res.partner", "search_read", [("name", "=", "Made Here Ltd")], fields=["email"]
+        )
+        self.assertEqual([row["email"] for row in remote], ["hi@made.example"])
+        mapper = self.integration.ihub_mapper("res.partner")
+        self.assertEqual(mapper.external_id(local), str(remote[0]["id"]))
+        export = job.log_ids.filtered(lambda e: e.summary.startswith("Export"))
+        self.assertRegex(
+            export.summary,
+            rf"created 1, updated 0, unchanged {COMPANIES + CONTACTS}, sent 1, failed 0",
+            "the imported contacts are not sent back",
+        )
