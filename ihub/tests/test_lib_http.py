@@ -15,8 +15,6 @@ from contextlib import ExitStack
 from unittest import mock
 from urllib.parse import urlsplit
 
-import requests
-
 from odoo.tests import BaseCase
 
 from odoo.addons.ihub.lib.auth import HeaderAuth, OAuth2TokenAuth, QueryParamAuth
@@ -29,24 +27,16 @@ from odoo.addons.ihub.lib.http import (
 from odoo.addons.ihub.lib.netguard import NetworkRefused
 from odoo.addons.ihub.tests.http_helpers import (
     SECRET,
+    RequestsToIHubGuard,
     Tripwire,
     TripwireError,
     self_signed_certificate,
     start_server,
 )
 
-# requests.Session.send before Odoo's test classes patch it (see _request_handler below).
-_REAL_SEND = requests.Session.send
 
-
-class HttpCase(BaseCase):
+class HttpCase(RequestsToIHubGuard, BaseCase):
     """Base: one server on 127.0.0.1, a tripwire, and a fake resolver for test names."""
-
-    @classmethod
-    def _request_handler(cls, s, r, /, **kw):
-        # Odoo's test classes refuse requests to any host but 127.0.0.1 by URL. Names here are
-        # resolved by fake resolvers to loopback, and the socket tripwire guards every connect.
-        return _REAL_SEND(s, r, **kw)
 
     def setUp(self):
         super().setUp()

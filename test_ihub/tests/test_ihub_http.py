@@ -2,26 +2,21 @@
 
 from contextlib import ExitStack
 
-import requests
-
 from odoo.exceptions import AccessError
 
 from odoo.addons.ihub.tests.common import run_integration
-from odoo.addons.ihub.tests.http_helpers import SECRET, Tripwire, start_server
+from odoo.addons.ihub.tests.http_helpers import (
+    SECRET,
+    RequestsToIHubGuard,
+    Tripwire,
+    start_server,
+)
 
 from .common import IHubCase
 
-# requests.Session.send before Odoo's test classes patch it (see _request_handler).
-_REAL_SEND = requests.Session.send
 
-
-class TestIHubHttp(IHubCase):
-    @classmethod
-    def _request_handler(cls, s, r, /, **kw):
-        # Odoo's test classes refuse any host but 127.0.0.1 by URL, before iHub's own guard
-        # would: let requests through to that guard. The socket tripwire of every test fails
-        # before any connect that would leave loopback.
-        return _REAL_SEND(s, r, **kw)
+class TestIHubHttp(RequestsToIHubGuard, IHubCase):
+    """Every test runs with a socket tripwire: nothing can connect beyond loopback."""
 
     def setUp(self):
         super().setUp()
