@@ -20,6 +20,7 @@ far below Odoo's default worker soft limit (2 GiB). Prints figures and ratios; a
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import resource
 import shutil
@@ -41,6 +42,9 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="20000,200000", help="records per import")
     parser.add_argument("--page", type=int, default=1000, help="records per page and batch")
+    parser.add_argument(
+        "--profile", metavar="FILE", help="write a cProfile of the iHub runs to FILE(.<size>)"
+    )
     parser.add_argument("--child", choices=("raw", "ihub"), help=argparse.SUPPRESS)
     parser.add_argument("--conf", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
@@ -61,21 +65,15 @@ def child(args) -> dict:
 
     odoo.tools.config.parse_config(["-c", args.conf])
     registry = Registry(DATABASE)
-    sys.path.insert(0, str(BENCH_DIR / "addons"))
-    from ihub_bench.models.ihub_integration_bench_import import (
+    from odoo.addons.ihub.models.sync_store import IMPORT_CONTEXT
+    from odoo.addons.ihub_bench.models.ihub_integration_bench_import import (
         PAGE_PARAM,
         SIZE_PARAM,
         contact_rows,
         contact_vals,
     )
 
-    from odoo.addons.ihub.models.sync_store import IMPORT_CONTEXT
-
     loaded_mb = _peak_mb()
-    with registry.cursor() as cr:
-        env = api.Environment(cr, SUPERUSER_ID, {})
-        cr.execute("DELETE FROM ihub_mapper")
-        cr.execute("DELETE FROM res_partner WHERE ref LIKE 'bench-%%'")
     start = time.perf_counter()
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
@@ -103,7 +101,13 @@ def child(args) -> dict:
             job = integration.with_user(env.ref("base.user_admin"))._run_manually(None, cr.now())
             cr.commit()
             start = time.perf_counter()
-            env["ihub.job"]._cron_run_due_jobs(time_budget=3600)
+            if args.profile:
+                cProfile.runctx(
+                    'env["ihub.job"]._cron_run_due_jobs(time_budget=3600)',
+                    globals(), {"env": env}, args.profile,
+                )  # fmt: skip
+            else:
+                env["ihub.job"]._cron_run_due_jobs(time_budget=3600)
             job.invalidate_recordset()
             state, counts = job.state, job.processed_count
         seconds = time.perf_counter() - start
@@ -124,11 +128,31 @@ def child(args) -> dict:
 # ---- The driver
 
 
-def measure(conf: Path, mode: str, size: int, page: int) -> dict:
+def clean(cluster) -> None:
+    """Remove what the previous measurement imported, and vacuum: each starts alike."""
+    import psycopg2
+
+    settings = cluster.settings()
+    conn = psycopg2.connect(
+        dbname=DATABASE, host=settings.host, port=settings.port, user=settings.user
+    )
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cr:
+            cr.execute("DELETE FROM ihub_mapper")
+            cr.execute("DELETE FROM res_partner WHERE ref LIKE 'bench-%%'")
+            cr.execute("VACUUM ANALYZE ihub_mapper, res_partner")
+    finally:
+        conn.close()
+
+
+def measure(conf: Path, cluster, mode: str, size: int, args) -> dict:
+    clean(cluster)
     harness.say(f"{mode}: importing {size:,} contacts ...")
+    extra = ["--profile", f"{args.profile}.{size}"] if args.profile and mode == "ihub" else []
     result = subprocess.run(
         [sys.executable, __file__, "--child", mode, "--conf", str(conf), "--size", str(size),
-         "--page", str(page)],
+         "--page", str(args.page), *extra],
         capture_output=True, text=True, check=False, cwd=harness.REPO_ROOT,
     )  # fmt: skip
     if result.returncode != 0:
@@ -165,8 +189,8 @@ def main(argv=None) -> int:
         harness.install(conf, env, modules=("ihub_bench",), database=DATABASE)
         rows = []
         for size in sizes:
-            raw = measure(conf, "raw", size, args.page)
-            ihub = measure(conf, "ihub", size, args.page)
+            raw = measure(conf, cluster, "raw", size, args)
+            ihub = measure(conf, cluster, "ihub", size, args)
             rows.append((size, raw, ihub))
         print_report(rows, args.page)
     finally:

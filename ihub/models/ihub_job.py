@@ -617,7 +617,10 @@ class IHubJob(models.Model):
         progress.savepoint = self._run_savepoint()
 
     def _flush_exchanges(self, progress):
-        exchanges, progress.exchanges = progress.exchanges, []
+        # Emptied in place: the run's HTTP sessions append to this very list (their recorder),
+        # so a new list would lose every exchange made after the first commit.
+        exchanges = list(progress.exchanges)
+        progress.exchanges.clear()
         self.env["ihub.http.exchange"]._ihub_store(self, exchanges)
 
     @property

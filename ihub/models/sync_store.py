@@ -63,16 +63,25 @@ class OdooImportStore(_JobReporting, ImportStore):
     def lookup(self, external_ids):
         # One query: the mappings and their records' last write, for the conflict rule. A
         # mapping whose record is gone is not returned: the record is created again.
+        # One index probe per id (LATERAL ... LIMIT 1, as the mapper's lookups): with
+        # "external_id = ANY(...)" the planner turns to scanning the whole mapping table once
+        # the integration holds most of it, and each page of a large import got slower.
         self.env.flush_all()
         query = sql.SQL(
             """
-            SELECT m.external_id, m.res_id, m.external_hash, m.sync_date, r.write_date
-              FROM ihub_mapper m
-              JOIN {table} r ON r.id = m.res_id
-             WHERE m.integration_id = %s AND m.res_model = %s AND m.external_id = ANY(%s)
+            SELECT i.external_id, m.res_id, m.external_hash, m.sync_date, m.write_date
+              FROM unnest(%s::varchar[]) AS i(external_id)
+             CROSS JOIN LATERAL (
+                    SELECT m.res_id, m.external_hash, m.sync_date, r.write_date
+                      FROM ihub_mapper m
+                      JOIN {table} r ON r.id = m.res_id
+                     WHERE m.integration_id = %s AND m.res_model = %s
+                       AND m.external_id = i.external_id
+                     LIMIT 1
+                   ) m
             """
         ).format(table=sql.Identifier(self.model._table))
-        self.env.cr.execute(query, (self.integration.id, self.model._name, list(external_ids)))
+        self.env.cr.execute(query, (list(external_ids), self.integration.id, self.model._name))
         return {
             external_id: Known(
                 res_id=res_id,
