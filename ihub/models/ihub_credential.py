@@ -293,7 +293,8 @@ class IHubCredential(models.Model):
                 for name in vals
                 if name in self._fields and not name.endswith("_store")
             )
-            for credential in self:
+            # The inverse of a secret writes its *_store column again: nothing to tell.
+            for credential in self if names else ():
                 credential._post_change(
                     _(
                         "Credential '%(name)s' changed: %(fields)s.",

@@ -10,3 +10,4 @@ from . import test_mapper
 from . import test_value_map
 from . import test_credential
 from . import test_oauth2
+from . import test_data_plane_views

@@ -202,6 +202,16 @@ class TestStartAndChatter(CredentialCase):
         message = self.integration.message_ids.filtered(lambda m: "Secret" in m.body)[:1]
         self.assertEqual(message.author_id, self.manager.partner_id)
 
+    def test_one_change_one_message_that_names_the_field(self):
+        # Storing a secret writes its hidden column too: that inner write once posted a
+        # second message listing no field ("changed: .").
+        before = self.integration.message_ids
+        self.set_secret()
+        bodies = (self.integration.message_ids - before).mapped("body")
+        changed = [body for body in bodies if "changed" in body]
+        self.assertEqual(len(changed), 1, bodies)
+        self.assertIn("changed: Secret.", changed[0])
+
 
 class TestSecretAccessor(CredentialCase):
     def test_refused_outside_a_run_for_a_user_allowed_for_a_manager(self):
