@@ -104,8 +104,6 @@ def child_setup(args) -> dict:
         )
         credential = sub.super_id._ihub_credential("basic")
         credential.write({"username": connection["login"], "secret": connection["api_key"]})
-        # The benchmark's runs are the only work: no cron thread of this process runs anyway,
-        # and the integration's own schedule is never started.
         return {"integration": sub.super_id.id}
 
 
