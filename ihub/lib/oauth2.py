@@ -20,6 +20,8 @@ from oauthlib.oauth2 import (
 )
 from requests_oauthlib import OAuth2Session
 
+from .netguard import check_url
+
 # RFC 7636 allows 43 to 128 characters.
 CODE_VERIFIER_LENGTH = 64
 
@@ -54,8 +56,11 @@ def authorization_request(client_id, authorize_url, redirect_uri, scope, state):
     return url, verifier
 
 
-def exchange_code(token_url, client_id, client_secret, code, redirect_uri, verifier, timeout):
+def exchange_code(
+    token_url, client_id, client_secret, code, redirect_uri, verifier, timeout, allow_private=False
+):
     """The token dict for an authorization code (``code_verifier`` proves the PKCE challenge)."""
+    check_url(token_url, allow_private=allow_private)
     session = OAuth2Session(client_id, redirect_uri=redirect_uri)
     return _call(
         session.fetch_token,
@@ -68,8 +73,9 @@ def exchange_code(token_url, client_id, client_secret, code, redirect_uri, verif
     )
 
 
-def refresh(token_url, client_id, client_secret, refresh_token, timeout):
+def refresh(token_url, client_id, client_secret, refresh_token, timeout, allow_private=False):
     """The new token dict for ``refresh_token``; ``ReconnectNeeded`` on ``invalid_grant``."""
+    check_url(token_url, allow_private=allow_private)
     session = OAuth2Session(client_id)
     extra = {"client_id": client_id}
     if client_secret:
@@ -82,8 +88,9 @@ def refresh(token_url, client_id, client_secret, refresh_token, timeout):
     return token
 
 
-def client_credentials(token_url, client_id, client_secret, scope, timeout):
+def client_credentials(token_url, client_id, client_secret, scope, timeout, allow_private=False):
     """A token dict from the client credentials grant."""
+    check_url(token_url, allow_private=allow_private)
     session = OAuth2Session(client=BackendApplicationClient(client_id), scope=_scopes(scope))
     return _call(
         session.fetch_token,

@@ -52,6 +52,7 @@ class IHubCredential(models.Model):
                         credential._secret_value("client_secret"),
                         credential.scope,
                         self._timeouts(),
+                        allow_private=credential.integration_id.allow_private_network,
                     )
                 else:
                     refresh_token = credential._secret_value("refresh_token")
@@ -63,6 +64,7 @@ class IHubCredential(models.Model):
                         credential._secret_value("client_secret"),
                         refresh_token,
                         self._timeouts(),
+                        allow_private=credential.integration_id.allow_private_network,
                     )
             except oauth2.ReconnectNeeded as error:
                 credential._mark_reconnect(credential._redact(str(error)))
@@ -185,6 +187,7 @@ class IHubCredential(models.Model):
             redirect_uri,
             verifier,
             self._timeouts(),
+            allow_private=credential.integration_id.allow_private_network,
         )
         credential.with_context(**{INTERNAL_WRITE: True}).write(
             {**oauth2.token_values(token), "needs_reconnect": False}

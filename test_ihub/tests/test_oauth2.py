@@ -3,6 +3,7 @@
 
 import json
 import os
+from contextlib import ExitStack
 from unittest.mock import patch
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -12,7 +13,9 @@ from odoo.tests import HttpCase, new_test_user, tagged
 
 from odoo.addons.ihub.lib import journal
 from odoo.addons.ihub.lib.exceptions import IHubPermanentError
+from odoo.addons.ihub.lib.netguard import NetworkRefused
 from odoo.addons.ihub.tests.common import run_integration
+from odoo.addons.ihub.tests.http_helpers import Tripwire
 
 from .oauth_provider import CLIENT_ID, CLIENT_SECRET, Provider
 
@@ -44,6 +47,7 @@ class TestOAuth2(HttpCase):
             .create(
                 {
                     "name": "OAuth",
+                    "allow_private_network": True,  # the provider is on this machine
                     "user_id": self.manager.id,
                     "run_user_id": False,
                     "api_url": f"{self.provider.url}/api",
@@ -281,3 +285,16 @@ class TestOAuth2(HttpCase):
         self.assertIn(access, self.provider.validator.access_tokens)
         action = self.credential.with_user(self.manager).action_oauth_get_token()
         self.assertEqual(action["params"]["type"], "success")
+
+    def test_a_token_url_on_a_private_network_is_refused_without_the_switch(self):
+        self.integration.with_user(self.manager).allow_private_network = False
+        self.credential.with_user(self.manager).write(
+            {"grant_type": "client_credentials", "token_url": "http://10.9.8.7/token"}
+        )
+        self.env.flush_all()  # the token is fetched through a cursor of its own
+        with ExitStack() as stack:
+            tripwire = Tripwire().start(stack)
+            with self.assertRaisesRegex(NetworkRefused, r"10\.9\.8\.7.*private"):
+                self.credential.with_user(self.manager).action_oauth_get_token()
+        self.assertFalse(tripwire.connects, "the refused token URL was never connected to")
+        self.assertEqual(self.provider.validator.token_requests, [])
