@@ -360,8 +360,7 @@ class AbstractIntegration(models.AbstractModel):
 
         ``job.resume_from`` is the checkpoint of the attempt this one retries (or None).
         """
-        self.ensure_one()
-        return self.env["ihub.job"].sudo().browse(run_progress.running_job_id(self.super_id.id))
+        return self._ihub_running_job()
 
     def run_children(self, _from, _to):
         """Queue a run of each active child integration over the same period."""

@@ -2,6 +2,7 @@ from datetime import datetime
 
 from odoo import _, models
 from odoo.exceptions import AccessError, UserError
+from odoo.modules.module import get_manifest
 
 from odoo.addons.ihub.lib import lifecycle
 from odoo.addons.ihub.lib import progress as run_progress
@@ -11,7 +12,6 @@ from odoo.addons.ihub.lib.sync import REMOTE_WINS, Exporter, Importer
 from .sync_store import OdooExportStore, OdooImportStore
 
 DEFAULT_TIMEOUTS = (5, 30)  # seconds to connect, seconds to wait for each read
-IHUB_VERSION = "18.0"
 
 
 class IHubDataPlane(models.AbstractModel):
@@ -30,6 +30,7 @@ class IHubDataPlane(models.AbstractModel):
         return self if self._name == "ihub.integration" else self.super_id
 
     def _ihub_running_job(self):
+        """The run of this integration this thread executes (sudo), else an empty recordset."""
         integration = self._ihub_integration()
         job_id = run_progress.running_job_id(integration.id)
         return self.env["ihub.job"].sudo().browse(job_id)
@@ -56,7 +57,7 @@ class IHubDataPlane(models.AbstractModel):
         auth = credential._requests_auth() if credential else None
         secrets = credential.sudo()._ihub_secret_values() if credential else ()
         recorder = None
-        progress = run_progress.progress_by_job().get(run_progress.running_job_id(integration.id))
+        progress = run_progress.progress_by_job().get(self._ihub_running_job().id)
         if progress is not None:
             recorder = progress.exchanges.append
         throttle = None
@@ -70,7 +71,7 @@ class IHubDataPlane(models.AbstractModel):
         return build_session(
             integration.base_url or None,
             timeouts=tuple(getattr(sub_class, "http_timeouts", None) or DEFAULT_TIMEOUTS),
-            user_agent=f"iHub/{IHUB_VERSION} ({integration.name})",
+            user_agent=f"iHub/{get_manifest('ihub')['version']} ({integration.name})",
             allow_private=integration.allow_private_network,
             auth=auth,
             recorder=recorder,

@@ -23,8 +23,7 @@ class _JobReporting:
 
     def __init__(self, integration, step):
         self.integration, self.step = integration, step
-        job_id = run_progress.running_job_id(integration.id)
-        self.job = integration.env["ihub.job"].sudo().browse(job_id)
+        self.job = integration._ihub_running_job()
         self.checkpoint = Checkpoint(self.job.resume_from if self.job else None)
         self.reported = (0, 0, 0)
 
