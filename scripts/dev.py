@@ -56,6 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
         "data, then run pytest. Arguments after -- go to pytest (e.g. -- -x -k foo).",
     )
     test.add_argument("--database", default="ihub_test", help="database (default: ihub_test)")
+    test.add_argument(
+        "--http-port",
+        type=int,
+        default=int(os.environ.get("IHUB_TEST_HTTP_PORT", "8069")),
+        help="port of the server browser tests start (default: $IHUB_TEST_HTTP_PORT or 8069); "
+        "give each test run on one machine its own",
+    )
     test.set_defaults(func=commands.cmd_test)
 
     for name, helptext, func in (

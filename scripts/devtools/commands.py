@@ -133,6 +133,7 @@ def cmd_test(args) -> int:
     env = prereq.run_checks("test")
     db = database_settings(env)
     options = odoo.machine_options(env.extra_addons_paths, db, args.database)
+    options["http_port"] = str(args.http_port)
     conf = odoo.write_config(odoo.TEST_RUNTIME_CONF, options, base=odoo.TEST_CONF)
     # iHub alone is installed once, in a template; the test database is a copy of it with the
     # other addons added, and tests that need a fresh database (IHUB_TEST_TEMPLATE) copy it too.
