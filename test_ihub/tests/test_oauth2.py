@@ -4,20 +4,24 @@
 import json
 import os
 from contextlib import ExitStack
+from datetime import timedelta
 from unittest.mock import patch
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
+from odoo import SUPERUSER_ID, api
 from odoo.tests import HttpCase, new_test_user, tagged
 
 from odoo.addons.ihub.lib import journal
 from odoo.addons.ihub.lib.exceptions import IHubPermanentError
 from odoo.addons.ihub.lib.netguard import NetworkRefused
+from odoo.addons.ihub.models.ihub_credential import INTERNAL_WRITE
 from odoo.addons.ihub.tests.common import run_integration
 from odoo.addons.ihub.tests.http_helpers import Tripwire
 
 from .oauth_provider import CLIENT_ID, CLIENT_SECRET, Provider
+from .servers import RealTransactions
 
 
 @tagged("post_install", "-at_install")
@@ -298,3 +302,98 @@ class TestOAuth2(HttpCase):
                 self.credential.with_user(self.manager).action_oauth_get_token()
         self.assertFalse(tripwire.connects, "the refused token URL was never connected to")
         self.assertEqual(self.provider.validator.token_requests, [])
+
+
+@tagged("post_install", "-at_install")
+class TestTokensOutliveTheRun(RealTransactions):
+    """A run that refreshed the access token and then failed keeps the new tokens.
+
+    Providers rotate refresh tokens: the one a run spent is dead. Were the new tokens rolled
+    back with the failed run, the integration could never authenticate again. Here every
+    transaction is real (committed), as in production; the test cursor would hide the bug.
+    """
+
+    def setUp(self):
+        super().setUp()
+        environ = patch.dict(os.environ, {"OAUTHLIB_INSECURE_TRANSPORT": "1"})
+        environ.start()
+        self.addCleanup(environ.stop)
+        self.provider = Provider()
+        self.provider.__enter__()
+        self.addCleanup(self.provider.__exit__)
+        validator = self.provider.validator
+        validator.access_tokens.add("access-0")
+        validator.refresh_tokens.add("refresh-0")
+        with self.transaction() as env:
+            sub = env["ihub.integration.test.oauth"].create(
+                {
+                    "name": "OAuth committed",
+                    "allow_private_network": True,  # the provider is on this machine
+                    "run_user_id": env.ref("base.user_admin").id,
+                    "api_url": f"{self.provider.url}/missing",  # the run fails after refreshing
+                }
+            )
+            self.integration_id = sub.super_id.id
+            sub.credential_ids.write(
+                {
+                    "client_id": CLIENT_ID,
+                    "client_secret": CLIENT_SECRET,
+                    "authorize_url": f"{self.provider.url}/authorize",
+                    "token_url": f"{self.provider.url}/token",
+                }
+            )
+            sub.credential_ids.with_context(**{INTERNAL_WRITE: True}).write(
+                {
+                    "access_token": "access-0",
+                    "refresh_token": "refresh-0",
+                    "token_expires_at": env.cr.now() - timedelta(minutes=1),
+                }
+            )
+        self.addCleanup(self.delete_committed, [self.integration_id])
+
+    def run_once(self):
+        """Queue a manual run and run it as a runner does, each step committed; return it."""
+        with self.transaction() as env:
+            integration = env["ihub.integration"].browse(self.integration_id)
+            job_id = integration._run_manually(None, env.cr.now()).id
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            job = env["ihub.job"]._claim_next(env["ihub.integration"].browse(self.integration_id))
+            self.assertEqual(job.id, job_id)
+            env["ihub.job"]._commit()
+            job._run()
+        with self.transaction() as env:
+            job = env["ihub.job"].browse(job_id)
+            return job.state, job.error_message
+
+    def stored_tokens(self):
+        with self.transaction() as env:
+            credential = env["ihub.integration"].browse(self.integration_id).credential_ids
+            return credential._secret_value("access_token"), credential._secret_value(
+                "refresh_token"
+            )
+
+    def test_tokens_refreshed_by_a_failed_run_are_kept_and_used_next_time(self):
+        state, error = self.run_once()
+        self.assertEqual(state, "failed")
+        self.assertIn("404", error)
+        validator = self.provider.validator
+        self.assertEqual(validator.token_requests, ["refresh_token"])
+        access, refresh = self.stored_tokens()
+        self.assertNotIn(access, (False, "access-0"))
+        self.assertIn(access, validator.access_tokens, "the token the provider issued")
+        self.assertNotIn(refresh, (False, "refresh-0"))
+        self.assertIn(refresh, validator.refresh_tokens)
+
+        # The provider rotated: the spent refresh token no longer works. The next run needs
+        # nothing but what the failed run stored.
+        validator.refresh_tokens.discard("refresh-0")
+        validator.access_tokens.discard("access-0")
+        with self.transaction() as env:
+            env["ihub.integration.test.oauth"].search(
+                [("super_id", "=", self.integration_id)]
+            ).api_url = f"{self.provider.url}/api"
+        state, error = self.run_once()
+        self.assertEqual(state, "done", error)
+        self.assertEqual(validator.token_requests, ["refresh_token"], "no second refresh")
+        self.assertEqual(self.provider.api_calls[-1], access)
