@@ -108,8 +108,9 @@ class IHubIntegration(models.Model):
         """The clear-text secret of this integration's credential, for code that needs it raw.
 
         ``kind``: the credential kind (``"api_key"``, ``"hmac"``, …; the first credential
-        when None); ``field``: ``"secret"``, ``"client_secret"``, ``"access_token"`` or
-        ``"refresh_token"``. Returns False when it is not set. Allowed for iHub managers and,
+        when None); ``field``: ``"secret"``, ``"client_secret"``, ``"access_token"``,
+        ``"refresh_token"``, or ``"username"`` (the login of a ``basic`` credential, which goes
+        with its secret). Returns False when it is not set. Allowed for iHub managers and,
         for anyone else, only inside a run of this integration (``run_from_to``) or a
         lifecycle hook iHub calls; else AccessError. Never read the ``secret`` fields
         directly: they are for managers only, and an integration's runs are not managers.
@@ -134,6 +135,8 @@ class IHubIntegration(models.Model):
             raise UserError(
                 _("'%(name)s' has no %(kind)s credential.", name=self.name, kind=kind or "")
             )
+        if field == "username":
+            return credential.sudo().username or False
         return credential.sudo()._secret_value(field)
 
     # ---- Lifecycle hooks of the sub-record

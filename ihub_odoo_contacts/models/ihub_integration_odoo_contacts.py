@@ -106,7 +106,7 @@ class OdooContactsIntegration(models.Model):
             self.ihub_export(changed, self._remote_values, self._sender(rpc), step="send back")
 
     def _rpc(self):
-        login = self.super_id._ihub_credential("basic").username
+        login = self.ihub_secret(kind="basic", field="username")
         api_key = self.ihub_secret(kind="basic")
         return OdooRPC(self.ihub_http(), self.remote_database, login, api_key)
 

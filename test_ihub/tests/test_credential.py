@@ -232,7 +232,13 @@ class TestSecretAccessor(CredentialCase):
 
     def test_unknown_field_is_refused(self):
         with self.assertRaises(ValueError):
-            self.integration.with_user(self.manager).ihub_secret(field="username")
+            self.integration.with_user(self.manager).ihub_secret(field="password")
+
+    def test_username_goes_with_the_secret_and_its_rules(self):
+        self.integration.credential_ids.sudo().username = "robot"
+        with self.assertRaisesRegex(AccessError, "only read inside its runs"):
+            self.sub.with_user(self.ihub_user).ihub_secret(field="username")
+        self.assertEqual(self.sub.with_user(self.manager).ihub_secret(field="username"), "robot")
 
 
 class TestLifecycle(CredentialCase):
