@@ -1,9 +1,20 @@
+import logging
+
+import psycopg2
+
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
-from odoo.tools import SQL
+from odoo.tools import SQL, create_index
 
 from odoo.addons.ihub.lib import mapper as mapper_lib
 from odoo.addons.ihub.lib import progress as run_progress
+
+_logger = logging.getLogger(__name__)
+
+# A statement trigger on a mapped model's table removes the bindings of the rows it deletes,
+# whoever deletes them: the ORM, a foreign key's ON DELETE CASCADE, plain SQL.
+FORGET_FUNCTION = "ihub_mapper_forget_deleted"
+FORGET_TRIGGER = "ihub_mapper_forget_deleted"
 
 
 class IHubMapper(models.Model):
@@ -56,6 +67,25 @@ class IHubMapper(models.Model):
             "A record is bound to one external id per integration.",
         ),
     ]
+
+    def init(self):
+        # What the delete trigger searches by: (integration, model, record) cannot serve it.
+        create_index(
+            self.env.cr, "ihub_mapper_res_model_res_id_index", self._table, ["res_model", "res_id"]
+        )
+        self.env.cr.execute(
+            SQL(
+                """
+                CREATE OR REPLACE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    DELETE FROM ihub_mapper m USING ihub_deleted d
+                     WHERE m.res_model = TG_ARGV[0] AND m.res_id = d.id;
+                    RETURN NULL;
+                END $$
+                """,
+                SQL.identifier(FORGET_FUNCTION),
+            )
+        )
 
     @api.model
     def _selection_record_ref(self):
@@ -144,6 +174,66 @@ class IHubMapper(models.Model):
         self.invalidate_model()
 
 
+def _ensure_forget_trigger(env, model):
+    """Whether ``model``'s table has the trigger that removes the bindings of deleted rows;
+    add it when missing. Returns False when it could not be added now.
+
+    Creating a trigger locks the table against writes: it is done once per table, in a short
+    transaction of its own that gives up after a moment rather than queue behind a long
+    writer, and not when this transaction has written to the table (it would wait for
+    itself). The bindings left by rows deleted before it existed go in the same transaction.
+    """
+    table = model._table
+    cr = env.cr
+    cr.execute(
+        SQL(
+            """
+            SELECT EXISTS(SELECT 1 FROM pg_trigger
+                           WHERE tgrelid = %s::regclass AND tgname = %s),
+                   EXISTS(SELECT 1 FROM pg_locks
+                           WHERE pid = pg_backend_pid() AND relation = %s::regclass
+                             AND mode = 'RowExclusiveLock')
+            """,
+            table,
+            FORGET_TRIGGER,
+            table,
+        )
+    )
+    exists, wrote_here = cr.fetchone()
+    if exists:
+        return True
+    if wrote_here:
+        return False
+    try:
+        with env.registry.cursor() as side:
+            side.execute("SET LOCAL lock_timeout = '2s'")
+            side.execute(
+                SQL(
+                    """
+                    DO $$ BEGIN
+                        CREATE TRIGGER %s AFTER DELETE ON %s
+                            REFERENCING OLD TABLE AS ihub_deleted
+                            FOR EACH STATEMENT EXECUTE FUNCTION %s(%s);
+                    EXCEPTION WHEN duplicate_object THEN NULL;
+                    END $$;
+                    DELETE FROM ihub_mapper m
+                     WHERE m.res_model = %s
+                       AND NOT EXISTS (SELECT 1 FROM %s r WHERE r.id = m.res_id);
+                    """,
+                    SQL.identifier(FORGET_TRIGGER),
+                    SQL.identifier(table),
+                    SQL.identifier(FORGET_FUNCTION),
+                    model._name,
+                    model._name,
+                    SQL.identifier(table),
+                )
+            )
+    except psycopg2.errors.LockNotAvailable:
+        _logger.info("%s is busy: external ids of %s are checked one by one for now", table, model)
+        return False
+    return True
+
+
 def _to_super(integration):
     """The ``ihub.integration`` of ``integration`` (itself or a sub-record), in its env."""
     integration.ensure_one()
@@ -160,9 +250,11 @@ class Mapper:
     Get one with ``integration.ihub_mapper("res.partner")`` (on the integration or its
     sub-record). External ids are strings (integers are converted); records come back in the
     caller's environment. Every bulk call is one SQL query whatever the number of ids, and a
-    lookup costs one index probe per id whatever the size of the table. A
-    mapping whose record was deleted resolves to nothing and is removed when met (by this
-    object, unless the cursor is read-only, and by a daily scheduled action otherwise).
+    lookup costs one index probe per id whatever the size of the table. A mapping whose
+    record is deleted resolves to nothing: a trigger on the model's table (added by the first
+    Mapper of that model) removes it with the record. Until that trigger could be added (its
+    table was locked), lookups check that each record exists instead and remove the bindings
+    of deleted ones when met, or a daily scheduled action does.
 
     Reading needs read access to the integration. Writing (``bind``, ``bind_many``,
     ``unbind``) is for the integration's own runs (inside ``run_from_to``) and iHub managers.
@@ -183,6 +275,7 @@ class Mapper:
         self.model = model.browse()
         self.env = integration.env
         self._table = SQL.identifier(model._table)
+        self._exact = _ensure_forget_trigger(self.env, model)
 
     def __repr__(self):
         return f"<Mapper {self.model._name} of ihub.integration({self.integration.id})>"
@@ -340,6 +433,22 @@ class Mapper:
         if not external_ids:
             return []
         self._flush()
+        if self._exact:
+            # The delete trigger keeps the bindings exact: no record needs checking, and the
+            # plain lookup is one scan of the unique index (it holds all three columns).
+            self.env.cr.execute(
+                SQL(
+                    """
+                    SELECT external_id, %s FROM ihub_mapper m
+                     WHERE integration_id = %s AND res_model = %s AND external_id = ANY(%s)
+                    """,
+                    column,
+                    self.integration.id,
+                    self.model._name,
+                    external_ids,
+                )
+            )
+            return self.env.cr.fetchall()
         # One index probe per id, each also probing the model's primary key (the existence
         # check). Written as a LATERAL subquery with LIMIT 1 so that PostgreSQL cannot turn it
         # into a scan of the whole table: with "external_id = ANY(...)" its planner prefers a

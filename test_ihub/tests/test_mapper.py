@@ -213,6 +213,42 @@ class TestMapper(IHubCase):
         mapper.bind("D", new)
         self.assertEqual(mapper.record("D"), new)
 
+    def test_bindings_of_deleted_rows_go_with_them_whoever_deletes_them(self):
+        # This transaction never wrote bank accounts: the first mapper adds the delete trigger.
+        mapper = self.integration.with_user(self.manager).ihub_mapper("res.partner.bank")
+        self.assertTrue(mapper._exact)
+        holder = self.env["res.partner"].create({"name": "Holder"})
+        accounts = self.env["res.partner.bank"].create(
+            [
+                {"acc_number": "A-1", "partner_id": holder.id},
+                {"acc_number": "B-2", "partner_id": self.partners[0].id},
+                {"acc_number": "C-3", "partner_id": self.partners[1].id},
+            ]
+        )
+        mapper.bind_many([("A", accounts[0]), ("B", accounts[1]), ("C", accounts[2])])
+        bindings = self.env["ihub.mapper"].search([("res_model", "=", "res.partner.bank")])
+        self.assertEqual(len(bindings), 3)
+
+        accounts[1].unlink()  # by the ORM
+        # By PostgreSQL: the account's foreign key to its holder is ON DELETE CASCADE.
+        holder.unlink()
+        self.env.cr.execute("DELETE FROM res_partner_bank WHERE id = %s", [accounts[2].id])
+        self.assertFalse(bindings.exists(), "each binding went with its record")
+        queries, found = self.count_queries(mapper.records, ["A", "B", "C"])
+        self.assertEqual(found, {})
+        self.assertEqual(queries, 1)
+
+    def test_without_the_trigger_lookups_check_each_record(self):
+        # Another test may have added the trigger for real; this one is rolled back.
+        self.env.cr.execute("DROP TRIGGER IF EXISTS ihub_mapper_forget_deleted ON res_partner")
+        # This transaction wrote partners (setUpClass): adding the trigger would wait for it.
+        mapper = self.mapper()
+        self.assertFalse(mapper._exact)
+        doomed = self.env["res.partner"].create({"name": "Doomed"})
+        mapper.bind_many([("D", doomed), ("K", self.partners[0])])
+        self.env.cr.execute("DELETE FROM res_partner WHERE id = %s", [doomed.id])
+        self.assertEqual(mapper.records(["D", "K"]), {"K": self.partners[0]})
+
     def test_the_scheduled_action_removes_bindings_nobody_looks_up(self):
         mapper = self.mapper()
         doomed = self.env["res.partner"].create({"name": "Doomed"})
