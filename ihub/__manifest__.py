@@ -8,6 +8,7 @@
     "license": "LGPL-3",
     "application": True,
     "installable": True,
+    "uninstall_hook": "uninstall_hook",
     "depends": ["base", "mail"],
     "data": [
         "security/ihub_security.xml",
