@@ -9,7 +9,9 @@ from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
+from odoo.addons.ihub import uninstall_hook
 from odoo.addons.ihub.lib import journal
+from odoo.addons.ihub.models.ihub_mapper import FORGET_TRIGGER
 from odoo.addons.ihub.tests.common import run_integration
 
 from .common import IHubCase
@@ -237,6 +239,17 @@ class TestMapper(IHubCase):
         queries, found = self.count_queries(mapper.records, ["A", "B", "C"])
         self.assertEqual(found, {})
         self.assertEqual(queries, 1)
+
+    def test_uninstalling_ihub_drops_its_triggers(self):
+        self.integration.with_user(self.manager).ihub_mapper("res.partner.bank")
+        uninstall_hook(self.env)
+        self.env.cr.execute("SELECT count(*) FROM pg_trigger WHERE tgname = %s", [FORGET_TRIGGER])
+        self.assertEqual(self.env.cr.fetchone()[0], 0)
+        account = self.env["res.partner.bank"].create(
+            {"acc_number": "Z-9", "partner_id": self.partners[0].id}
+        )
+        account.unlink()  # the table works without them
+        self.assertFalse(account.exists())
 
     def test_without_the_trigger_lookups_check_each_record(self):
         # Another test may have added the trigger for real; this one is rolled back.
