@@ -12,3 +12,5 @@ from . import test_credential
 from . import test_oauth2
 from . import test_data_plane_views
 from . import test_scaffold
+from . import test_translations
+from . import test_tutorial
