@@ -68,6 +68,16 @@ class TestScaffold(BaseCase):
         ``demo`` it gives the demo's files, ids, type, access rights and class attributes."""
         self.assertEqual(load_sync_guide().template_differences(), [])
 
+    def test_template_is_where_the_docs_say_in_docker_too(self):
+        """The guide's path in a checkout, and the one the tutorial gives for Docker."""
+        self.assertTrue((TEMPLATE / "__manifest__.py.template").is_file())
+        compose = (REPO / "docker-compose.yml").read_text()
+        self.assertIn("- ./ihub:/mnt/extra-addons/ihub", compose)
+        self.assertIn(
+            "/mnt/extra-addons/ihub/scaffold/ihub_integration",
+            (REPO / "docs" / "tutorial.md").read_text(),
+        )
+
     def test_scaffolded_addon_has_the_documented_anatomy_and_is_lint_clean(self):
         files = {str(p.relative_to(self.addon)) for p in self.addon.rglob("*") if p.is_file()}
         self.assertEqual(files, ANATOMY)
