@@ -7,6 +7,7 @@ Usage (from anywhere; paths are resolved from this file):
     python3 scripts/dev.py run [--port 8069]     # serve iHub with demo data (admin/admin)
     python3 scripts/dev.py test [-- PYTEST ARGS] # fresh test database + pytest
     python3 scripts/dev.py start-db | stop-db    # the embedded PostgreSQL cluster
+    python3 scripts/dev.py pot [--check]         # the addons' .pot translation templates
 
 Only the standard library is imported here; Odoo runs in subprocesses.
 Exit codes: 0 success, 1 failure, 2 missing prerequisite, else pytest's own.
@@ -21,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from devtools import commands, other_odoo_dev  # noqa: E402
+from devtools import commands, other_odoo_dev, pot  # noqa: E402
 from devtools.common import DevError  # noqa: E402
 
 
@@ -64,6 +65,19 @@ def build_parser() -> argparse.ArgumentParser:
         "give each test run on one machine its own",
     )
     test.set_defaults(func=commands.cmd_test)
+
+    pot_cmd = sub.add_parser(
+        "pot",
+        help="export the addons' translation templates (<addon>/i18n/<addon>.pot)",
+        description="Install the addons in a fresh database and export each one's .pot "
+        "file with Odoo; files whose terms did not change are left alone. Run it after "
+        "changing or merging user-visible strings.",
+    )
+    pot_cmd.add_argument("--database", default="ihub_pot", help="database (default: ihub_pot)")
+    pot_cmd.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if a file is out of date"
+    )
+    pot_cmd.set_defaults(func=pot.cmd_pot)
 
     for name, helptext, func in (
         ("start-db", "start the embedded PostgreSQL cluster", commands.cmd_start_db),

@@ -94,6 +94,8 @@ class AbstractIntegration(models.AbstractModel):
     type in ``data/integration_type.xml`` (``model_name`` = the sub-model), access rights for
     both iHub groups, its form view, and may add a page to the integration form's notebook
     (``ihub.ihub_integration_view_form``, ``//notebook[@name='integration_notebook']``).
+    ``odoo-bin scaffold -t <ihub>/ihub/scaffold/ihub_integration NAME DEST`` makes such an addon
+    (checked against the demo by ``scripts/sync_guide.py``).
 
     Example (``ihub_demo_integration``, whose tests keep the two equal)::
 

@@ -11,3 +11,6 @@ from . import test_value_map
 from . import test_credential
 from . import test_oauth2
 from . import test_data_plane_views
+from . import test_scaffold
+from . import test_translations
+from . import test_tutorial

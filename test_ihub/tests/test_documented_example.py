@@ -3,24 +3,18 @@
 import ast
 import importlib.util
 import inspect
-import os
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
-import uuid
 from pathlib import Path
 
-import psycopg2.sql
-
 from odoo.tests import BaseCase
-from odoo.tools import config
 
 from odoo.addons.ihub.lib.integration import AbstractIntegration
 from odoo.addons.ihub.models.ihub_integration_type import FLAGS
 
-from .servers import connect, db_options, drop_database
+from .fresh_database import fresh_database, odoo
+from .servers import connect
 
 REPO = Path(__file__).resolve().parents[2]
 GUIDE = REPO / "ihub" / "readme" / "USAGE.md"
@@ -110,23 +104,7 @@ class TestDocumentedExample(BaseCase):
         )
         self.write_addon(workdir / "my_clashing_integration", clashing)
 
-        database = f"ihub_guide_{uuid.uuid4().hex[:8]}"
-        self.addCleanup(drop_database, database)
-        template = os.environ.get("IHUB_TEST_TEMPLATE")
-        if template:
-            # A copy of the database the suite installed, so only the new addon installs here.
-            connection = connect("postgres")
-            connection.autocommit = True
-            with connection.cursor() as cr:
-                cr.execute(
-                    psycopg2.sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                        psycopg2.sql.Identifier(database), psycopg2.sql.Identifier(template)
-                    )
-                )
-            connection.close()
-            filestore = Path(config["data_dir"]) / "filestore"
-            if (filestore / template).is_dir():
-                shutil.copytree(filestore / template, workdir / "data" / "filestore" / database)
+        database = fresh_database(self, workdir, "ihub_guide")
         result = self.odoo(workdir, database, "my_guide_integration")
         log = result.stdout + result.stderr
         self.assertEqual(result.returncode, 0, log[-3000:])
@@ -157,30 +135,4 @@ class TestDocumentedExample(BaseCase):
 
     @staticmethod
     def odoo(workdir, database, addon):
-        command = [
-            sys.executable,
-            "-m",
-            "odoo",
-            "--addons-path",
-            f"{config['addons_path']},{workdir}",
-            "--data-dir",
-            str(workdir / "data"),
-            "-d",
-            database,
-            "-i",
-            addon,
-            "--stop-after-init",
-            "--log-level",
-            "warn",
-            "--http-port",
-            "0",
-            *db_options(),
-        ]
-        return subprocess.run(
-            command,
-            check=False,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
+        return odoo(workdir, database, "-i", addon, "--log-level", "warn")
