@@ -113,6 +113,34 @@ class TestApiAccess(ApiCase):
 
 
 @tagged("post_install", "-at_install")
+class TestApiTypeEndpoints(ApiCase):
+    def test_a_type_serves_its_own_operations(self):
+        self.integration_a.sub_id.setting = "value"
+        path = f"/integrations/{self.integration_a.id}/test/setting"
+        response = self.call("GET", path, params={"upper": "true"})
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertEqual(response.json(), {"data": {"setting": "VALUE"}, "meta": {}})
+        self.assertError(self.call("GET", path, params={"upper": "1"}), 422, field="upper")
+        self.assertError(self.call("GET", path, params={"lower": "true"}), 400, field="lower")
+        self.assertError(self.call("GET", path, login="api_user_b"), 404)
+
+    def test_only_for_integrations_of_that_type(self):
+        passive = (
+            self.env["ihub.integration.test.passive"]
+            .with_user(self.manager)
+            .create({"name": "Passive"})
+            .super_id
+        )
+        self.assertError(self.call("GET", f"/integrations/{passive.id}/test/setting"), 404)
+
+    def test_they_are_documented(self):
+        document = self.call("GET", "/openapi.json", login=None).json()
+        operation = document["paths"]["/integrations/{id}/test/setting"]["get"]
+        self.assertEqual(operation["operationId"], "getTestSetting")
+        self.assertEqual(operation["tags"], ["Test Integration"])
+
+
+@tagged("post_install", "-at_install")
 class TestApiParameters(ApiCase):
     def test_pages(self):
         Sub = self.env["ihub.integration.test"].with_user(self.manager)
