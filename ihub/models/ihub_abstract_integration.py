@@ -55,7 +55,7 @@ class AbstractIntegration(models.AbstractModel):
                                             #  "grant_type": "authorization_code"}
         api_endpoints = ()                  # operations it adds to the REST API, e.g.
                                             # (Endpoint("GET", "settings", "_api_settings",
-                                            #  "Read a demo's setting"),): see below
+                                            #  "Read the setting"),): see below
 
     and **implements**:
 
@@ -120,7 +120,7 @@ class AbstractIntegration(models.AbstractModel):
 
         from odoo.addons.ihub.lib.api import Endpoint, Param
 
-        SETTINGS_SCHEMA = {
+        SETTINGS = {
             "type": "object",
             "properties": {"a_custom_field": {"type": ["string", "null"]}},
         }
@@ -146,14 +146,14 @@ class AbstractIntegration(models.AbstractModel):
             )
 
             api_endpoints = (
-                Endpoint("GET", "settings", "_api_settings", "Read a demo", schema=SETTINGS_SCHEMA),
+                Endpoint("GET", "settings", "_api_settings", "Read the setting", schema=SETTINGS),
                 Endpoint(
                     "POST",
                     "settings",
                     "_api_write_settings",
-                    "Change a demo's setting",
+                    "Change the setting",
                     body=(Param("a_custom_field", required=True, max_length=100),),
-                    schema=SETTINGS_SCHEMA,
+                    schema=SETTINGS,
                 ),
             )
 

@@ -11,7 +11,7 @@ class IHubApiCall(models.Model):
     """One call of iHub's REST API, for audit: who called what, and how it was answered.
 
     Written by the API controller for every call, refused ones included (then the user may be
-    unknown); never edited. Kept ``ihub.api_call_retention_days`` days (default 90).
+    unknown); never edited. Kept ``ihub.api_call_retention_days`` days (default 90; 0: forever).
     """
 
     _name = "ihub.api.call"
@@ -50,8 +50,9 @@ class IHubApiCall(models.Model):
         days = int(
             self.env["ir.config_parameter"].sudo().get_param(RETENTION_PARAM, RETENTION_DAYS)
         )
-        limit = fields.Datetime.now() - timedelta(days=max(days, 1))
-        self.flush_model(["date"])
-        self.env.cr.execute("DELETE FROM ihub_api_call WHERE date < %s", (limit,))
-        self.invalidate_model()
+        if days > 0:  # 0 keeps them forever, as for events and runs
+            limit = fields.Datetime.now() - timedelta(days=days)
+            self.flush_model(["date"])
+            self.env.cr.execute("DELETE FROM ihub_api_call WHERE date < %s", (limit,))
+            self.invalidate_model()
         self.env["ihub.api.rate"]._gc_rates()

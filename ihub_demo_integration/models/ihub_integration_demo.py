@@ -5,7 +5,7 @@ from odoo.tools import format_datetime
 
 from odoo.addons.ihub.lib.api import Endpoint, Param
 
-SETTINGS_SCHEMA = {
+SETTINGS = {
     "type": "object",
     "properties": {"a_custom_field": {"type": ["string", "null"]}},
 }
@@ -45,14 +45,14 @@ class DemoIntegration(models.Model):
     # Operations it adds to iHub's REST API, for demo integrations only:
     # /ihub/api/v1/integrations/<id>/demo/settings (see the guide).
     api_endpoints = (
-        Endpoint("GET", "settings", "_api_settings", "Read a demo", schema=SETTINGS_SCHEMA),
+        Endpoint("GET", "settings", "_api_settings", "Read the setting", schema=SETTINGS),
         Endpoint(
             "POST",
             "settings",
             "_api_write_settings",
-            "Change a demo's setting",
+            "Change the setting",
             body=(Param("a_custom_field", required=True, max_length=100),),
-            schema=SETTINGS_SCHEMA,
+            schema=SETTINGS,
         ),
     )
 
