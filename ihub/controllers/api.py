@@ -48,6 +48,10 @@ class IHubApiController(http.Controller):
         started = time.monotonic()
         call = {"method": request.httprequest.method, "path": f"{PREFIX}/{subpath}".rstrip("/")}
         if call["method"] == "GET" and subpath in ("openapi.json", "docs"):
+            # The document is public (other systems read it before they have a key); its
+            # reads are audited like the rest.
+            call.update(status=200, remote_addr=request.httprequest.remote_addr)
+            _system_env()["ihub.api.call"]._ihub_record(call)
             return self._public(subpath)
         headers = {}
         try:

@@ -2,9 +2,11 @@
 
 from openapi_spec_validator import validate
 
-from odoo.tests import tagged
+from odoo import sql_db
+from odoo.tests import TransactionCase, tagged
 
 from odoo.addons.ihub.lib import api
+from odoo.addons.ihub.models.ihub_api_rate import IHubApiRate
 
 from .api_common import API, ApiCase
 
@@ -251,6 +253,7 @@ class TestApiQuotaAndAudit(ApiCase):
         self.call("GET", "/integrations", params={"state": "active"})
         self.call("GET", "/integrations", login=None, key="bad")
         self.call("GET", f"/integrations/{self.integration_a.id}", login="api_user_b")
+        self.call("GET", "/openapi.json", login=None)
         calls = Call.search([("id", ">", before)], order="id")
         self.assertEqual(
             [(c.user_id, c.key_name, c.method, c.path, c.status, c.error_code) for c in calls],
@@ -265,6 +268,7 @@ class TestApiQuotaAndAudit(ApiCase):
                     404,
                     "not_found",
                 ),
+                (self.env["res.users"], False, "GET", f"{API}/openapi.json", 200, False),
             ],
         )
         self.assertEqual(calls[0].query, "state=active")
@@ -280,6 +284,27 @@ class TestApiQuotaAndAudit(ApiCase):
         Call._gc_api_calls()
         self.assertFalse(old.exists())
         self.assertTrue(recent.exists())
+
+
+@tagged("post_install", "-at_install")
+class TestApiQuotaIsShared(TransactionCase):
+    """Workers and servers each have their own database connection: they share one count."""
+
+    def test_connections_spend_the_same_quota(self):
+        database = sql_db.db_connect(self.env.cr.dbname)
+        key_id = -42  # no API key has it; the row is removed below
+
+        def take():
+            with database.cursor() as cr:  # a connection of its own, committed at the end
+                return IHubApiRate._ihub_take_in(cr, key_id, 2, 3600)
+
+        def forget():
+            with database.cursor() as cr:
+                cr.execute("DELETE FROM ihub_api_rate WHERE key_id = %s", (key_id,))
+
+        forget()
+        self.addCleanup(forget)
+        self.assertEqual([take().allowed for _i in range(3)], [True, True, False])
 
 
 @tagged("post_install", "-at_install")
