@@ -144,8 +144,8 @@ class IHubApiController(http.Controller):
             _logger.exception("iHub API: %s %s failed", route.method, route.path)
             raise api.ApiError(500, "internal_error", "The server failed; see its log.") from None
         headers = {}
-        if route.status == 202 and isinstance(data, dict) and route.schema == "Job":
-            headers["Location"] = f"{PREFIX}/jobs/{data['id']}"
+        if route.location:
+            headers["Location"] = PREFIX + route.location.format(**data)
         return route.status, api.data_body(data, meta), headers
 
     def _json_body(self):

@@ -343,6 +343,7 @@ CORE_ROUTES = (
         schema="Job",
         status=202,
         errors=(409,),
+        location="/jobs/{id}",
         description="Queues the run and answers at once (202) with the queued run; follow it "
         "at /jobs/{id}. The same rules as Run Manually apply (409 when refused).",
     ),

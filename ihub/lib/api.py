@@ -241,7 +241,8 @@ class Route:
     ``schema`` the schema of its ``data`` (a component's name, or a JSON schema; ``data`` is a
     list of them when ``paginated``), ``status`` its success status, ``errors`` the error
     statuses it documents besides the common ones.
-    ``public`` operations need no key (the OpenAPI document, its page).
+    ``public`` operations need no key (the OpenAPI document, its page). ``location``: where
+    what it created is read, filled in from its ``data`` (``/jobs/{id}``).
     """
 
     method: str
@@ -258,6 +259,7 @@ class Route:
     tag: str = "integrations"
     public: bool = False
     description: str = ""
+    location: str | None = None
     pattern: Any = field(init=False, compare=False, repr=False)
 
     def __post_init__(self):

@@ -178,6 +178,11 @@ def _responses(route):
             }
         }
     success["headers"] = _rate_headers()
+    if route.location:
+        success["headers"]["Location"] = {
+            "description": "Where what was created is read.",
+            "schema": {"type": "string"},
+        }
     responses = {str(route.status): success}
     statuses = {400, 401, 403, 422, 429, *route.errors}
     if route.path_params:
