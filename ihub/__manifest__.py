@@ -27,6 +27,7 @@
         "views/ihub_menus.xml",
         "data/ihub_credential_data.xml",
         "views/ihub_credential_views.xml",
+        "views/ihub_api_call_views.xml",
     ],
     "external_dependencies": {"python": ["cryptography", "oauthlib", "requests_oauthlib"]},
     "assets": {

@@ -39,6 +39,7 @@ RESERVED_NAMES = frozenset(
         "api_key_param",
         "http_timeouts",
         "oauth2",
+        "api_endpoints",
     }
 )
 

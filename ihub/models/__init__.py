@@ -18,3 +18,5 @@ from . import ihub_credential
 from . import ihub_credential_oauth2
 from . import ihub_oauth_state
 from . import ihub_integration_link
+from . import ihub_api_call
+from . import ihub_api_rate

@@ -53,6 +53,9 @@ class AbstractIntegration(models.AbstractModel):
                                             # {"authorize_url": ..., "token_url": ...,
                                             #  "scope": "read write",
                                             #  "grant_type": "authorization_code"}
+        api_endpoints = ()                  # operations it adds to the REST API, e.g.
+                                            # (Endpoint("GET", "settings", "_api_settings",
+                                            #  "Read the setting"),): see below
 
     and **implements**:
 
@@ -76,6 +79,19 @@ class AbstractIntegration(models.AbstractModel):
     ``self._ihub_credential(kind)._requests_auth()`` (a ``requests`` auth object), never by
     reading the credential's ``secret`` fields: those are for iHub managers only, while a run
     executes as its run user. Never put a secret in an event, a log line or an error message.
+
+    **REST API.** iHub's API (``/ihub/api/v1``, see the guide) lists, starts, stops and runs
+    every integration. A type adds operations of its own with ``api_endpoints``, a tuple of
+    ``odoo.addons.ihub.lib.api.Endpoint(method, path, handler, summary, params=(), body=(),
+    schema=None, status=200)``: they are served at ``/integrations/{id}/<prefix>/<path>`` (the
+    prefix is the sub-model's name without ``ihub.integration.``, dots as dashes: ``demo``)
+    for integrations of this type only, and listed in the OpenAPI document. ``params`` (query)
+    and ``body`` (JSON fields) are ``Param(name, kind, ...)``: values are checked (400 for an
+    unknown query parameter, 422 naming the field) before ``handler`` — a private method — is
+    called on the sub-record, as the key's user, with them as keyword arguments. It returns
+    the answer's ``data`` (described by the JSON ``schema``) and raises like any Odoo code
+    (AccessError: 403, UserError: 409, ValidationError: 422); record rules and access rights
+    hold, so write what only managers may write through the ORM, not ``sudo()``.
 
     **Guarded contract methods.** Odoo lets any logged-in user call a model's public methods
     over RPC. iHub therefore wraps ``run_from_to`` of every sub-model when the registry loads,
@@ -104,6 +120,13 @@ class AbstractIntegration(models.AbstractModel):
         from odoo import fields, models
         from odoo.tools import format_datetime
 
+        from odoo.addons.ihub.lib.api import Endpoint, Param
+
+        SETTINGS = {
+            "type": "object",
+            "properties": {"a_custom_field": {"type": ["string", "null"]}},
+        }
+
 
         class DemoIntegration(models.Model):
 
@@ -122,6 +145,18 @@ class AbstractIntegration(models.AbstractModel):
                 "<p>A <b>demo</b> integration without functionality: each run only logs "
                 "the period it was asked to cover. Use it to see how integrations are "
                 "started, run and watched.</p>"
+            )
+
+            api_endpoints = (
+                Endpoint("GET", "settings", "_api_settings", "Read the setting", schema=SETTINGS),
+                Endpoint(
+                    "POST",
+                    "settings",
+                    "_api_write_settings",
+                    "Change the setting",
+                    body=(Param("a_custom_field", required=True, max_length=100),),
+                    schema=SETTINGS,
+                ),
             )
 
             a_custom_field = fields.Char(
@@ -145,6 +180,13 @@ class AbstractIntegration(models.AbstractModel):
                     f"Demo run {period}: integration just for demonstration",
                     details={"from": _from, "to": _to, "custom_field": self.a_custom_field},
                 )
+
+            def _api_settings(self):
+                return {"a_custom_field": self.a_custom_field or None}
+
+            def _api_write_settings(self, a_custom_field):
+                self.a_custom_field = a_custom_field
+                return self._api_settings()
 
             def _cron_log_heartbeat(self):
                 for demo in self.search([("state", "=", "active")]):
@@ -173,6 +215,7 @@ class AbstractIntegration(models.AbstractModel):
     api_key_param = None
     http_timeouts = (5, 30)
     oauth2 = None
+    api_endpoints = ()
 
     super_id = fields.Many2one(
         "ihub.integration",

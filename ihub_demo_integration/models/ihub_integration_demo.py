@@ -3,6 +3,13 @@ from datetime import timedelta
 from odoo import fields, models
 from odoo.tools import format_datetime
 
+from odoo.addons.ihub.lib.api import Endpoint, Param
+
+SETTINGS = {
+    "type": "object",
+    "properties": {"a_custom_field": {"type": ["string", "null"]}},
+}
+
 
 class DemoIntegration(models.Model):
     """An integration that does nothing but log what it is asked to do.
@@ -35,6 +42,20 @@ class DemoIntegration(models.Model):
         "started, run and watched.</p>"
     )
 
+    # Operations it adds to iHub's REST API, for demo integrations only:
+    # /ihub/api/v1/integrations/<id>/demo/settings (see the guide).
+    api_endpoints = (
+        Endpoint("GET", "settings", "_api_settings", "Read the setting", schema=SETTINGS),
+        Endpoint(
+            "POST",
+            "settings",
+            "_api_write_settings",
+            "Change the setting",
+            body=(Param("a_custom_field", required=True, max_length=100),),
+            schema=SETTINGS,
+        ),
+    )
+
     a_custom_field = fields.Char(
         string="Custom Field",
         help="An example setting that only this kind of integration has.",
@@ -58,6 +79,15 @@ class DemoIntegration(models.Model):
             f"Demo run {period}: integration just for demonstration",
             details={"from": _from, "to": _to, "custom_field": self.a_custom_field},
         )
+
+    def _api_settings(self):
+        """GET .../demo/settings: the demo's own setting."""
+        return {"a_custom_field": self.a_custom_field or None}
+
+    def _api_write_settings(self, a_custom_field):
+        """POST .../demo/settings: runs as the API key's user, so iHub users get a 403."""
+        self.a_custom_field = a_custom_field
+        return self._api_settings()
 
     def _cron_log_heartbeat(self):
         """Shipped cron (inactive by default): log that each active demo integration is alive."""

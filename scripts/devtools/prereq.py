@@ -28,6 +28,8 @@ KNOWN_REQUIREMENTS = {
     "pytest": ("pytest", "test"),
     "pytest-odoo": ("pytest_odoo", "test"),
     "websocket-client": ("websocket", "test"),
+    "openapi-spec-validator": ("openapi_spec_validator", "test"),
+    "schemathesis": ("schemathesis", "test"),
     "ruff": ("ruff", "lint"),
     "pylint-odoo": ("pylint_odoo", "lint"),
 }

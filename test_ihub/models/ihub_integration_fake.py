@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 
+from odoo.addons.ihub.lib.api import Endpoint, Param
 from odoo.addons.ihub.lib.exceptions import IHubPermanentError
 
 TEST_TYPE = "test_ihub.integration_type_test"
@@ -19,6 +20,16 @@ class FakeIntegration(models.Model):
 
     delay = timedelta(seconds=30)
     description = "<p>Used by the tests.</p>"
+    api_endpoints = (
+        Endpoint(
+            "GET",
+            "setting",
+            "_api_setting",
+            "Read the test setting",
+            params=(Param("upper", "boolean"),),
+            schema={"type": "object", "properties": {"setting": {"type": ["string", "null"]}}},
+        ),
+    )
 
     setting = fields.Char()
     calls = fields.Text(default="", help="One line per run: from|to|company|integration_id")
@@ -45,6 +56,10 @@ class FakeIntegration(models.Model):
                     .id
                 )
         return super().create(vals_list)
+
+    def _api_setting(self, upper=None):
+        setting = self.setting or None
+        return {"setting": setting.upper() if setting and upper else setting}
 
     def run_from_to(self, _from, _to):
         context_integration = self.env.context.get("integration_id")

@@ -14,3 +14,5 @@ from . import test_data_plane_views
 from . import test_scaffold
 from . import test_translations
 from . import test_tutorial
+from . import test_api
+from . import test_api_schemathesis
