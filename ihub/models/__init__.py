@@ -18,3 +18,6 @@ from . import ihub_credential
 from . import ihub_credential_oauth2
 from . import ihub_oauth_state
 from . import ihub_integration_link
+from . import ihub_integration_health
+from . import ihub_job_live
+from . import ihub_job_timeline
