@@ -134,6 +134,8 @@ class IHubIntegration(models.Model):
 
     def _is_stale(self, now, last_success):
         self.ensure_one()
+        if self.interval_number <= 0:
+            return False  # a schedule being typed in; the form says what is wrong on save
         return health_lib.is_stale(
             now,
             last_success,

@@ -24,7 +24,7 @@ class IHubJob(models.Model):
     _inherit = "ihub.job"
 
     def init(self):
-        super().init()
+        result = super().init()
         # The dashboard's health figures: last success, failures since, runs in the last
         # 24 hours, a waiting run. Each reads a few index entries of one integration.
         self.env.cr.execute(
@@ -39,6 +39,7 @@ class IHubJob(models.Model):
                 ON ihub_job (integration_id) WHERE state = 'pending';
             """
         )
+        return result
 
     @api.model_create_multi
     def create(self, vals_list):
