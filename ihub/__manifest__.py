@@ -28,9 +28,14 @@
         "data/ihub_credential_data.xml",
         "views/ihub_credential_views.xml",
         "views/ihub_api_call_views.xml",
+        "data/ihub_integration_data.xml",
     ],
     "external_dependencies": {"python": ["cryptography", "oauthlib", "requests_oauthlib"]},
     "assets": {
+        "web.assets_backend": [
+            "ihub/static/src/live/*.js",
+            "ihub/static/src/dashboard/*",
+        ],
         "web.assets_tests": [
             "ihub/static/src/tours/*.js",
         ],

@@ -12,4 +12,9 @@
         "security/ir.model.access.csv",
         "data/integration_type.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "test_ihub/static/src/tours/*.js",
+        ],
+    },
 }

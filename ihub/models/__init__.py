@@ -20,3 +20,6 @@ from . import ihub_oauth_state
 from . import ihub_integration_link
 from . import ihub_api_call
 from . import ihub_api_rate
+from . import ihub_integration_health
+from . import ihub_job_live
+from . import ihub_job_timeline

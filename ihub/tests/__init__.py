@@ -7,3 +7,4 @@ from . import test_lib_redact
 from . import test_lib_secrets
 from . import test_lib_auth
 from . import test_lib_api
+from . import test_lib_health

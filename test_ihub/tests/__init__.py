@@ -16,3 +16,5 @@ from . import test_translations
 from . import test_tutorial
 from . import test_api
 from . import test_api_schemathesis
+from . import test_live
+from . import test_live_tour
