@@ -18,3 +18,4 @@ from . import ihub_credential
 from . import ihub_credential_oauth2
 from . import ihub_oauth_state
 from . import ihub_integration_link
+from . import ihub_integration_notice

@@ -6,3 +6,4 @@ from . import test_lib_http
 from . import test_lib_redact
 from . import test_lib_secrets
 from . import test_lib_auth
+from . import test_lib_exceptions

@@ -11,3 +11,5 @@ from . import test_value_map
 from . import test_credential
 from . import test_oauth2
 from . import test_data_plane_views
+from . import test_failure_notice
+from . import test_operate
