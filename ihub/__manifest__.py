@@ -15,6 +15,7 @@
         "security/ir.model.access.csv",
         "data/ihub_job_data.xml",
         "data/ihub_mapper_data.xml",
+        "data/mail_activity_type_data.xml",
         "views/ihub_log_views.xml",
         "views/ihub_action_date_views.xml",
         "views/ihub_integration_type_views.xml",

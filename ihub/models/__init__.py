@@ -23,3 +23,4 @@ from . import ihub_api_rate
 from . import ihub_integration_health
 from . import ihub_job_live
 from . import ihub_job_timeline
+from . import ihub_integration_notice

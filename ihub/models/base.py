@@ -52,7 +52,10 @@ class Base(models.AbstractModel):
         raise_exception = pop_raise_flag(raise_exception, kwargs)
         log = self._ihub_event("error", summary, details, related, integration)
         if raise_exception:
-            raise IHubError(log.summary)
+            error = IHubError(log.summary)
+            # Logged already: a run failing with it records no second event.
+            error.ihub_logged = True
+            raise error
         return log
 
     def _ihub_event(self, level, summary, details, related, integration, job=None):

@@ -20,6 +20,9 @@ CONTRACT_GUARDS = {
     "test_connection": "_ihub_guard_manage",
 }
 
+# Context key of the settings form opened by open_settings (its breadcrumb says "Settings").
+SETTINGS_CONTEXT = "ihub_settings"
+
 
 class AbstractIntegration(models.AbstractModel):
     """The base of every integration's own model (its *sub-model*).
@@ -112,6 +115,11 @@ class AbstractIntegration(models.AbstractModel):
     (``ihub.ihub_integration_view_form``, ``//notebook[@name='integration_notebook']``).
     ``odoo-bin scaffold -t <ihub>/ihub/scaffold/ihub_integration NAME DEST`` makes such an addon
     (checked against the demo by ``scripts/sync_guide.py``).
+    The form view serves twice: the catalogue's Add opens it unsaved (so that the required
+    settings are filled before the first save), and ``open_settings`` opens it as the
+    integration's Settings. Show ``name``, ``user_id`` and ``company_id`` on it, read-only once
+    ``super_id`` is set (they are edited on the integration form), and a header button
+    ``action_open_integration`` (invisible while not ``super_id``) leading to the integration.
 
     Example (``ihub_demo_integration``, whose tests keep the two equal)::
 
@@ -176,7 +184,7 @@ class AbstractIntegration(models.AbstractModel):
                         f"Demo run {period} failed because 'Fail Runs' is set",
                         raise_exception=True,
                     )
-                self.ihub_warning(
+                self.ihub_info(
                     f"Demo run {period}: integration just for demonstration",
                     details={"from": _from, "to": _to, "custom_field": self.a_custom_field},
                 )
@@ -301,6 +309,16 @@ class AbstractIntegration(models.AbstractModel):
             )
         self.check_access("write")
 
+    @api.depends("name")
+    @api.depends_context(SETTINGS_CONTEXT)
+    def _compute_display_name(self):
+        if not self.env.context.get(SETTINGS_CONTEXT):
+            return super()._compute_display_name()
+        # The settings form's breadcrumb: the integration's name is the one before it.
+        for sub in self:
+            sub.display_name = _("Settings")
+        return None
+
     # ---- CRUD
 
     @api.model_create_multi
@@ -347,7 +365,11 @@ class AbstractIntegration(models.AbstractModel):
         raise NotImplementedError(f"{self._name} must implement run_from_to(_from, _to)")
 
     def open_settings(self):
-        """Return the action that opens this integration's settings (by default, its form)."""
+        """Return the action that opens this integration's settings (by default, its form).
+
+        The form is titled "Settings" (the integration's name is the breadcrumb before it) and
+        has no New button: integrations are added from the catalogue.
+        """
         self.ensure_one()
         return {
             "type": "ir.actions.act_window",
@@ -355,8 +377,14 @@ class AbstractIntegration(models.AbstractModel):
             "res_id": self.id,
             "views": [(False, "form")],
             "target": "current",
-            "name": self.name,
+            "name": _("Settings"),
+            "context": {"create": False, SETTINGS_CONTEXT: True},
         }
+
+    def action_open_integration(self):
+        """Open the integration form of this sub-record (e.g. after adding it)."""
+        self.ensure_one()
+        return self.super_id.get_formview_action()
 
     def test_connection(self):
         """Check that the other system answers and accepts the credentials; raise if not.

@@ -32,6 +32,8 @@ class IHubIntegration(models.Model):
     _inherit = ["mail.thread", "mail.activity.mixin", "ihub.data.plane"]
     _order = "sequence, name, id"
     _check_company_auto = True
+    # iHub users operate integrations without editing them: they discuss them in the chatter too.
+    _mail_post_access = "read"
 
     name = fields.Char(required=True, tracking=True)
     sequence = fields.Integer(default=10)
@@ -72,6 +74,9 @@ class IHubIntegration(models.Model):
         "every company by itself.",
     )
     active = fields.Boolean(default=True, tracking=True)
+    # Set when stopping a parent stopped this one too: starting the parent starts it again.
+    # A child stopped by a user is left stopped (see action_start).
+    stopped_with_parent = fields.Boolean(readonly=True, copy=False)
     image = fields.Image(
         compute="_compute_image",
         inverse="_inverse_image",
@@ -140,7 +145,12 @@ class IHubIntegration(models.Model):
         string="Last Event Level",
     )
     last_log_date = fields.Datetime(compute="_compute_log_summary", string="Last Event Date")
-    last_error_date = fields.Datetime(compute="_compute_log_summary", string="Last Error")
+    last_error_date = fields.Datetime(
+        compute="_compute_log_summary",
+        string="Last Error",
+        help="When the latest error happened, unless a run succeeded since: a healthy "
+        "integration shows none.",
+    )
     log_count_label = fields.Char(compute="_compute_log_summary", string="Events Shown")
     recent_log_ids = fields.One2many(
         "ihub.log", compute="_compute_recent_history", string="Latest Events"
@@ -166,6 +176,11 @@ class IHubIntegration(models.Model):
         default="hours",
         required=True,
         tracking=True,
+    )
+    interval_label = fields.Char(
+        compute="_compute_interval_label",
+        string="Schedule",
+        help="How often the integration runs once started.",
     )
     start_date = fields.Datetime(
         string="First Run From",
@@ -225,6 +240,17 @@ class IHubIntegration(models.Model):
         for integration in self:
             integration.custom_image = integration.image
 
+    @api.depends("interval_number", "interval_type")
+    def _compute_interval_label(self):
+        units = dict(self._fields["interval_type"]._description_selection(self.env))
+        for integration in self:
+            number, unit = integration.interval_number, units.get(integration.interval_type, "")
+            integration.interval_label = (
+                _("Every %(unit)s", unit=unit.lower().rstrip("s"))
+                if number == 1
+                else _("Every %(number)s %(unit)s", number=number, unit=unit.lower())
+            )
+
     # The history pages of the form and the dashboard show this much; older entries are one
     # click away (the Events and Runs buttons). Counts stop at COUNT_CAP. Both keep the cost of
     # showing an integration independent of how long its history is.
@@ -235,9 +261,12 @@ class IHubIntegration(models.Model):
         stats = {}
         if self.ids:
             self.env["ihub.log"].flush_model()
+            self.env["ihub.job"].flush_model(["state", "ended_at"])
             self.env.cr.execute(
                 """
-                SELECT integration.id, counted.n, last.id, last_error.date
+                SELECT integration.id, counted.n, last.id,
+                       CASE WHEN last_success.ended_at >= last_error.date THEN NULL
+                            ELSE last_error.date END
                   FROM unnest(%(ids)s) AS integration(id)
                   LEFT JOIN LATERAL (
                         SELECT count(*) AS n FROM (
@@ -253,6 +282,14 @@ class IHubIntegration(models.Model):
                          WHERE integration_id = integration.id AND level = 'error'
                       ORDER BY date DESC LIMIT 1
                        ) last_error ON TRUE
+                  -- A run that succeeded after the error: healthy again, no error to show.
+                  -- Walks the integration's runs newest first (ihub_job_integration_id_desc
+                  -- index) only as far back as its failure streak.
+                  LEFT JOIN LATERAL (
+                        SELECT ended_at FROM ihub_job
+                         WHERE integration_id = integration.id AND state = 'done'
+                      ORDER BY id DESC LIMIT 1
+                       ) last_success ON TRUE
                 """,
                 {"ids": self.ids, "cap": self.COUNT_CAP + 1},
             )
@@ -476,41 +513,35 @@ class IHubIntegration(models.Model):
     def fail(self, reason=None):
         """Put the integrations in the failed state and tell their responsible users."""
         self._check_can_operate()
-        for integration in self:
-            integration.sudo().state = "failed"
-            integration._deactivate_cron()
-            integration.sudo().ihub_error(
-                reason or _("Integration failed"), integration=integration
-            )
-            body = _("The integration failed and stopped.")
-            if reason:
-                body = _("The integration failed and stopped: %(reason)s", reason=reason)
-            integration._notify(
-                lambda i, body=body: i.message_post(
-                    body=body,
-                    partner_ids=i.user_id.partner_id.ids,
-                    message_type="notification",
-                    subtype_xmlid="mail.mt_comment",
-                )
-            )
+        self._fail(reason)
         return True
 
-    def _notify(self, send):
-        """Tell people, through ``send(integration)``, without putting what happened at risk.
+    def _fail(self, reason, log_event=True):
+        """Fail the integrations; one notice per failure episode (see _notify_failure).
 
-        The failure itself (state, cron, event) is already recorded: a failing notification
-        (a mail server refusing, a user without an e-mail) is logged and rolled back alone.
+        ``log_event``: also record the reason as an error event (a failed run has recorded its
+        own error already).
         """
-        try:
-            with self.env.cr.savepoint():
-                send(self.sudo())
-        except Exception:
-            _logger.exception("iHub could not notify about integration %s", self.id)
+        for integration in self:
+            if log_event:
+                integration.sudo().ihub_error(
+                    reason or _("Integration failed"), integration=integration
+                )
+            if integration.state == "failed":
+                continue  # the same episode: its notice is out already
+            integration.sudo().state = "failed"
+            integration._deactivate_cron()
+            integration._notify_failure(reason)
 
     def action_start(self):
-        """Start the integrations and their children: each runs on its own schedule."""
+        """Start the integrations and those children that were not stopped on purpose.
+
+        A child stopped by a user, or failed, stays as it is: starting its parent is not a
+        decision about it. The user is told which children were left alone.
+        """
         self._check_can_operate()
-        for integration in self._with_descendants():
+        to_start, left_alone = self._startable_descendants()
+        for integration in to_start:
             if not integration.is_job:
                 if integration in self:
                     raise UserError(
@@ -519,10 +550,47 @@ class IHubIntegration(models.Model):
                 continue
             integration._run_user()
             integration.sudo()._ensure_cron(active=True)
-            integration.sudo().state = "active"
+            integration.sudo().write({"state": "active", "stopped_with_parent": False})
             # The first run happens now, not at the scheduler's next poll.
             integration.sudo().cron_id._trigger()
-        return True
+        if not left_alone:
+            return True
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "warning",
+                "sticky": True,
+                "message": _(
+                    "Started. These child integrations were stopped by a user or failed, and "
+                    "stay as they are; start them yourself if they should run: %(names)s",
+                    names=", ".join(left_alone.mapped("name")),
+                ),
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
+
+    def _startable_descendants(self):
+        """(to start, left alone): these integrations and their descendants, except children
+        stopped by a user or failed, and what is below those."""
+        to_start, left_alone = self.browse(), self.browse()
+        todo = list(self)
+        while todo:
+            integration = todo.pop(0)
+            if integration in to_start:
+                continue
+            if integration not in self and (
+                integration.state == "failed"
+                or (integration.state == "stopped" and not integration.stopped_with_parent)
+            ):
+                left_alone |= integration
+                continue
+            to_start |= integration
+            todo.extend(integration.child_ids)
+        return to_start, left_alone
+
+    def _with_descendants(self):
+        return self.search([("id", "child_of", self.ids)]) if self else self
 
     def action_stop(self):
         """Stop the integrations and their children: they no longer run on their own."""
@@ -530,7 +598,11 @@ class IHubIntegration(models.Model):
         for integration in self._with_descendants().sudo():
             integration._deactivate_cron()
             if integration.state == "active":
-                integration.state = "stopped"
+                integration.write(
+                    {"state": "stopped", "stopped_with_parent": integration not in self}
+                )
+            elif integration in self:
+                integration.stopped_with_parent = False
             # Queued scheduled runs and retries belong to the schedule: they stop with it.
             integration.job_ids.filtered(
                 lambda j: j.state == "pending" and j.advances_watermark
@@ -545,9 +617,15 @@ class IHubIntegration(models.Model):
             crons.try_write({"active": False})
 
     def action_reset(self):
-        """Clear the failed state after the cause was fixed; the integration stays stopped."""
+        """Clear the failed state after the cause was fixed; the integration stays stopped.
+
+        The failure notice stays open until a run succeeds: Reset says the cause is fixed,
+        a successful run shows it.
+        """
         self._check_can_operate()
-        self.filtered(lambda i: i.state == "failed").sudo().state = "stopped"
+        self.filtered(lambda i: i.state == "failed").sudo().write(
+            {"state": "stopped", "stopped_with_parent": False}
+        )
         return True
 
     def action_run_manually(self):
@@ -566,13 +644,17 @@ class IHubIntegration(models.Model):
                 "name": _("Run %(name)s", name=self.name),
                 "context": {"default_integration_id": self.id},
             }
-        self._run_manually(None, fields.Datetime.now())
+        self.queue_manual_run(None, fields.Datetime.now())
         return self._notify_queued()
 
-    def _run_manually(self, date_from, date_to, dry_run=False):
+    def queue_manual_run(self, date_from, date_to, dry_run=False, allow_overlap=False):
         """Queue a manual run over [date_from, date_to); it does not move the schedule.
 
-        A dry run (types with ``has_dry_run``) reports what it would do and writes nothing.
+        The one place every manual run is queued (Run Manually, its wizard, the REST API). It
+        refuses a period entirely in the future, a run exactly like one already queued, and,
+        unless ``allow_overlap``, a period overlapping a queued run's (the wizard warns about
+        it first; see ``_manual_run_overlaps``). A dry run (types with ``has_dry_run``) reports
+        what it would do and writes nothing. Returns the queued ``ihub.job``.
         """
         self.ensure_one()
         self._check_can_operate()
@@ -581,8 +663,82 @@ class IHubIntegration(models.Model):
         self._check_not_running()
         if dry_run and not self.has_dry_run:
             raise UserError(_("'%(name)s' cannot run dry.", name=self.name))
+        if date_from and date_to and date_from > date_to:
+            raise UserError(_("The period must end after it starts."))
+        now = fields.Datetime.now()
+        if date_from and date_from >= now:
+            raise UserError(
+                _(
+                    "The period starts at %(start)s, which is still to come: there is nothing "
+                    "to run over yet. Choose a period that has begun.",
+                    start=self._format_time_for(self.env.user, date_from),
+                )
+            )
+        queued = self._queued_manual_runs()
+        if queued.filtered(
+            lambda job: (
+                (job.date_from, job.date_to, job.dry_run)
+                == (date_from or False, date_to or False, dry_run)
+                or (not self.has_time_period and job.dry_run == dry_run)
+            )
+        ):
+            raise UserError(
+                _(
+                    "A run of '%(name)s' over this period is already waiting to start: it "
+                    "would do the same work twice.",
+                    name=self.name,
+                )
+            )
+        overlaps = self._manual_run_overlaps(date_from, date_to)
+        if overlaps and not allow_overlap:
+            raise UserError(self._overlap_message(overlaps))
         return self.env["ihub.job"]._enqueue(
             self, "manual", date_from=date_from, date_to=date_to, priority=5, dry_run=dry_run
+        )
+
+    # The name earlier code and tests used.
+    _run_manually = queue_manual_run
+
+    def _queued_manual_runs(self):
+        return (
+            self.env["ihub.job"]
+            .sudo()
+            .search(
+                [
+                    ("integration_id", "=", self.id),
+                    ("state", "=", "pending"),
+                    ("advances_watermark", "=", False),
+                ]
+            )
+        )
+
+    def _manual_run_overlaps(self, date_from, date_to):
+        """The queued runs with a period overlapping [date_from, date_to)."""
+        self.ensure_one()
+        if not self.has_time_period:
+            return self.env["ihub.job"]
+        return self._queued_manual_runs().filtered(
+            lambda job: (
+                (not job.date_to or not date_from or date_from < job.date_to)
+                and (not job.date_from or not date_to or job.date_from < date_to)
+            )
+        )
+
+    def _overlap_message(self, overlaps):
+        user = self.env.user
+        periods = ", ".join(
+            _(
+                "%(start)s – %(end)s",
+                start=self._format_time_for(user, job.date_from) if job.date_from else "…",
+                end=self._format_time_for(user, job.date_to) if job.date_to else "…",
+            )
+            for job in overlaps
+        )
+        return _(
+            "A run of '%(name)s' waiting to start covers part of this period (%(periods)s): "
+            "both runs would handle the records of the common part.",
+            name=self.name,
+            periods=periods,
         )
 
     def _check_not_running(self):
@@ -699,19 +855,10 @@ class IHubIntegration(models.Model):
         self.sudo().get_action_date(WATERMARK_KEY).date = date_to
 
     def _fail_after_runs(self, reason):
-        """The last attempt failed: fail the integration and give its responsible a to-do."""
+        """The last attempt of a scheduled run failed: fail the integration (its run recorded
+        the error event already)."""
         self.ensure_one()
-        self.fail(reason)
-        if self.user_id:
-            summary = _("Integration %(name)s failed", name=self.name)
-            self._notify(
-                lambda i: i.activity_schedule(
-                    "mail.mail_activity_data_todo",
-                    user_id=i.user_id.id,
-                    summary=summary,
-                    note=reason,
-                )
-            )
+        self._fail(reason, log_event=False)
 
     @api.model
     def _default_run_user(self):
@@ -793,9 +940,6 @@ class IHubIntegration(models.Model):
                 )
             )
         return self.with_user(user).with_company(company).with_context(integration_id=self.id)
-
-    def _with_descendants(self):
-        return self.search([("id", "child_of", self.ids)]) if self else self
 
     def action_open_settings(self):
         self.ensure_one()

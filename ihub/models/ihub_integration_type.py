@@ -182,6 +182,22 @@ class IHubIntegrationType(models.Model):
             self._ensure_company_rule()
         return result
 
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_used(self):
+        for integration_type in self:
+            integrations = integration_type.sudo().with_context(active_test=False).integration_ids
+            if integrations:
+                raise UserError(
+                    _(
+                        "Integration type '%(type)s' cannot be deleted: it is used by %(names)s. "
+                        "Delete those integrations first, or archive the type to hide it from "
+                        "the catalogue.",
+                        type=integration_type.name,
+                        names=", ".join(integrations[:5].mapped("name"))
+                        + (" …" if len(integrations) > 5 else ""),
+                    )
+                )
+
     def _ensure_company_rule(self):
         """Give each sub-model the company rule of the integrations.
 
@@ -229,7 +245,26 @@ class IHubIntegrationType(models.Model):
         return integration_type
 
     def action_create_integration(self):
-        """Create an integration of this type and open it (used by the type catalogue)."""
+        """Open a new, unsaved integration of this type (the catalogue's Add).
+
+        It is the form of the type's own model, so that what only this kind of integration has
+        (its required settings, as well as the name and the responsible) is filled before
+        anything is saved; Discard leaves nothing behind.
+        """
         self.ensure_one()
-        integration = self.env["ihub.integration"].create({"name": self.name, "type_id": self.id})
-        return integration.get_formview_action()
+        model_class = self._model_class()
+        if model_class is None:
+            raise UserError(
+                _(
+                    "The addon of integration type '%(type)s' is not installed.",
+                    type=self.name,
+                )
+            )
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self.model_name,
+            "views": [(False, "form")],
+            "target": "current",
+            "name": _("New %(type)s Integration", type=self.name),
+            "context": {"default_name": self.name, "default_type_id": self.id},
+        }

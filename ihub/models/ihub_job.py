@@ -35,6 +35,8 @@ TRIGGERS = [
     ("webhook", "Webhook"),
     ("api", "API"),
 ]
+# Runs a person (or a program acting for one) asked for: they name who asked.
+REQUESTED_TRIGGERS = ("manual", "api")
 JOB_STATES = [
     ("pending", "Pending"),
     ("running", "Running"),
@@ -128,7 +130,12 @@ class IHubJob(models.Model):
         readonly=True, help="Where the run got to; a retry of this run resumes from there."
     )
     error_message = fields.Text(readonly=True)
-    error_traceback = fields.Text(readonly=True)
+    error_summary = fields.Char(
+        compute="_compute_error_summary",
+        string="Error",
+        help="The first line of the error: lists stay one line high on any screen.",
+    )
+    error_traceback = fields.Text(readonly=True, groups="ihub.group_ihub_manager")
     note = fields.Char(readonly=True)
     worker = fields.Char(readonly=True, help="Server and process that ran the job.")
     user_id = fields.Many2one("res.users", string="Requested By", readonly=True)
@@ -173,6 +180,12 @@ class IHubJob(models.Model):
             else:
                 job.duration = 0.0
 
+    @api.depends("error_message")
+    def _compute_error_summary(self):
+        for job in self:
+            first_line = (job.error_message or "").strip().split("\n", 1)[0]
+            job.error_summary = first_line[:120] + ("…" if len(first_line) > 120 else "")
+
     @api.depends("integration_id", "trigger")
     def _compute_display_name(self):
         labels = dict(TRIGGERS)
@@ -196,7 +209,8 @@ class IHubJob(models.Model):
             {
                 "integration_id": integration.id,
                 "trigger": trigger,
-                "user_id": self.env.uid,
+                # Someone asked for it; the schedule, retries and parent runs ask for themselves.
+                "user_id": self.env.uid if trigger in REQUESTED_TRIGGERS else False,
                 "max_attempts": integration.max_attempts,
                 **values,
             }
@@ -484,6 +498,8 @@ class IHubJob(models.Model):
         self.write({"state": "done", "ended_at": fields.Datetime.now(), **progress.values()})
         if self.advances_watermark:
             self.integration_id._move_watermark(self.date_to)
+        if not self.dry_run:
+            self.integration_id._close_failure_notices()
 
     def _record_pause(self, progress):
         """The worker's time is up: the job goes back to the queue and resumes from its
@@ -510,6 +526,10 @@ class IHubJob(models.Model):
         """
         progress = progress_by_job().get(self.id)
         message = str(error) or type(error).__name__
+        # An error the integration raised on purpose (a UserError: "the shop refused the
+        # order") is its message; a traceback there would only show server paths.
+        if isinstance(error, UserError):
+            error_traceback = False
         self.write(
             {
                 "state": "failed",
@@ -521,25 +541,32 @@ class IHubJob(models.Model):
                 **(progress.committed if progress else {}),
             }
         )
-        self.integration_id._ihub_event(
-            "error",
-            _("Run failed: %(error)s", error=message),
-            error_traceback,
-            self,
-            self.integration_id,
-            job=self,
-        )
+        # One event per failure: none when the integration's code logged this very error
+        # (ihub_error(..., raise_exception=True)). The traceback stays on the run, for managers.
+        if not getattr(error, "ihub_logged", False):
+            self.integration_id._ihub_event(
+                "error",
+                _("Run failed: %(error)s", error=message),
+                None,
+                self,
+                self.integration_id,
+                job=self,
+            )
         if not self.advances_watermark:
             return
         permanent = isinstance(error, IHubPermanentError)
         if not permanent and self.attempt < self.max_attempts:
             self._enqueue_retry()
         else:
-            reason = _(
-                "run failed %(attempts)s time(s), last: %(error)s",
-                attempts=self.attempt,
-                error=message,
-            )
+            if permanent or self.attempt == 1:
+                reason = _("its scheduled run failed: %(error)s", error=message)
+            else:
+                reason = _(
+                    "its scheduled run failed %(attempts)s times in a row; the last error "
+                    "was: %(error)s",
+                    attempts=self.attempt,
+                    error=message,
+                )
             self.integration_id._fail_after_runs(reason)
 
     def _enqueue_retry(self, attempt=None, wait=None):

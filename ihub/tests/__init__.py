@@ -8,3 +8,4 @@ from . import test_lib_secrets
 from . import test_lib_auth
 from . import test_lib_api
 from . import test_lib_health
+from . import test_lib_exceptions

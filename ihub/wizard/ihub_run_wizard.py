@@ -19,6 +19,19 @@ class IHubRunWizard(models.TransientModel):
         help="Report what the run would create, update and skip, and write nothing: check a "
         "new mapping before the first real run.",
     )
+    overlap_warning = fields.Char(compute="_compute_overlap_warning")
+
+    @api.depends("integration_id", "date_from", "date_to")
+    def _compute_overlap_warning(self):
+        for wizard in self:
+            overlaps = (
+                wizard.integration_id._manual_run_overlaps(wizard.date_from, wizard.date_to)
+                if wizard.integration_id and wizard.has_time_period
+                else None
+            )
+            wizard.overlap_warning = (
+                wizard.integration_id._overlap_message(overlaps) if overlaps else False
+            )
 
     @api.model
     def default_get(self, fields_list):
@@ -38,8 +51,12 @@ class IHubRunWizard(models.TransientModel):
 
     def action_run(self):
         self.ensure_one()
+        # The rules (no exact duplicate, no future period) are the model's, shared with every
+        # other way of queueing a manual run; an overlap was shown above, so the user chose it.
         if self.has_time_period:
-            self.integration_id._run_manually(self.date_from, self.date_to, self.dry_run)
+            self.integration_id.queue_manual_run(
+                self.date_from, self.date_to, self.dry_run, allow_overlap=True
+            )
         else:
-            self.integration_id._run_manually(None, fields.Datetime.now(), self.dry_run)
+            self.integration_id.queue_manual_run(None, fields.Datetime.now(), self.dry_run)
         return self.integration_id._notify_queued()

@@ -75,7 +75,7 @@ class DemoIntegration(models.Model):
                 f"Demo run {period} failed because 'Fail Runs' is set",
                 raise_exception=True,
             )
-        self.ihub_warning(
+        self.ihub_info(
             f"Demo run {period}: integration just for demonstration",
             details={"from": _from, "to": _to, "custom_field": self.a_custom_field},
         )

@@ -1,3 +1,4 @@
 from . import test_demo
 from . import test_ui_tour
 from . import test_api
+from . import test_ui_defects

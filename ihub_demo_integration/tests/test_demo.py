@@ -43,13 +43,14 @@ class TestDemoIntegration(TransactionCase):
         self.assertEqual(demo.state, "draft")
         self.assertTrue(demo.super_id.is_job)
 
-    def test_run_logs_a_warning_naming_the_window(self):
+    def test_run_logs_an_info_naming_the_window(self):
         start, end = datetime(2026, 5, 1, 8, 0), datetime(2026, 5, 1, 9, 0)
         job = self.demo.super_id.with_user(self.user)._run_manually(start, end)
         self.env["ihub.job"]._cron_run_due_jobs()
         self.assertEqual(job.state, "done")
         (log,) = self.demo.log_ids
-        self.assertEqual(log.level, "warning")
+        # A successful run is no reason for a warning (a healthy card would show a triangle).
+        self.assertEqual(log.level, "info")
         # In the run user's time zone, named.
         self.assertIn(
             "May 1, 2026, 10:00:00 AM – May 1, 2026, 11:00:00 AM Europe/Brussels", log.summary
@@ -65,9 +66,9 @@ class TestDemoIntegration(TransactionCase):
         self.assertEqual(job.state, "failed")
         self.assertIn("failed because 'Fail Runs' is set", job.error_message)
         self.assertEqual(
-            sorted(self.demo.log_ids.mapped("level")),
-            ["error", "error"],
-            "the demo's own error and the run failure",
+            self.demo.log_ids.mapped("level"),
+            ["error"],
+            "the demo's own error, not a second one for the run",
         )
 
     def test_run_from_to_only_runs_through_the_runner(self):
@@ -91,3 +92,19 @@ class TestDemoIntegration(TransactionCase):
         self.assertEqual(
             (action["res_model"], action["res_id"]), ("ihub.integration.demo", self.demo.id)
         )
+        # Titled Settings after the integration's name; no New button of its own.
+        settings = self.demo.with_user(self.user).with_context(**action["context"])
+        self.assertEqual(settings.display_name, "Settings")
+        self.assertEqual(self.demo.with_user(self.user).display_name, "My demo")
+        self.assertIs(action["context"]["create"], False)
+
+    def test_settings_form_edits_name_and_responsible_only_when_adding(self):
+        arch = (
+            self.env["ihub.integration.demo"]
+            .with_user(self.manager)
+            .get_view(view_type="form")["arch"]
+        )
+        for name in ("name", "user_id"):
+            self.assertRegex(arch, rf'<field name="{name}"[^>]*readonly="super_id"')
+        self.assertNotIn("For integration authors", arch, "no developer note for users")
+        self.assertIn('name="action_open_integration"', arch)

@@ -35,6 +35,7 @@ class FakeIntegration(models.Model):
     calls = fields.Text(default="", help="One line per run: from|to|company|integration_id")
     raise_error = fields.Boolean()
     raise_permanent = fields.Boolean()
+    raise_logged_error = fields.Boolean(help="Fail through ihub_error(..., raise_exception=True).")
     batch_count = fields.Integer(help="Work in this many batches, committing after each.")
     fail_at_batch = fields.Integer(help="Raise in this batch (1-based).")
     batches_done = fields.Integer()
@@ -74,6 +75,8 @@ class FakeIntegration(models.Model):
         self.ihub_info("test run", details={"from": _from, "to": _to, "user": self.env.uid})
         if self.raise_permanent:
             raise IHubPermanentError("credentials refused")
+        if self.raise_logged_error:
+            self.ihub_error("the shop refused order 42", raise_exception=True)
         if self.raise_error:
             raise ValueError("test failure")
         if self.record_action_date:

@@ -38,12 +38,12 @@ class TestIntegrationType(IHubCase):
         with self.assertRaisesRegex(ValidationError, "must inherit"):
             Type.create({"name": "X", "code": "x", "model_name": "res.partner"})
 
-    def test_catalogue_creates_an_integration_of_the_type(self):
+    def test_catalogue_opens_a_new_integration_of_the_type(self):
+        # Nothing is saved before the user saves (test_operate.TestCatalogueAndTypes).
         action = self.type_test.with_user(self.manager).action_create_integration()
-        integration = self.env["ihub.integration"].browse(action["res_id"])
-        self.assertEqual(integration.type_id, self.type_test)
-        self.assertEqual(integration.sub_id._name, "ihub.integration.test")
-        self.assertEqual(self.type_test.integration_count, 1)
+        self.assertEqual(action["res_model"], "ihub.integration.test")
+        self.assertEqual(action["context"]["default_type_id"], self.type_test.id)
+        self.assertEqual(self.type_test.integration_count, 0)
 
     def test_sub_model_without_a_type_gets_a_clear_error(self):
         from odoo.exceptions import UserError

@@ -140,7 +140,7 @@ class TestSchedule(IHubCase):
         self.assertFalse(self.integration.cron_id.active, "a failed integration stops running")
         activity = self.integration.activity_ids
         self.assertEqual(activity.user_id, self.manager)
-        self.assertIn("failed", activity.summary)
+        self.assertIn("has stopped", activity.summary)
         self.assertFalse(self.watermark())
 
     def test_stop_cancels_the_queued_retry_and_archiving_stops(self):
@@ -173,7 +173,7 @@ class TestSchedule(IHubCase):
         Integration = type(self.env["ihub.integration"])
         with (
             patch.object(Integration, "message_post", side_effect=RuntimeError("mail is down")),
-            self.assertLogs("odoo.addons.ihub.models.ihub_integration", "ERROR") as logged,
+            self.assertLogs("odoo.addons.ihub.models.ihub_integration_notice", "ERROR") as logged,
         ):
             self.tick(NOW)
         self.assertIn("could not notify", logged.output[0])

@@ -31,6 +31,10 @@ registry.category("web_tour.tours").add("ihub_tour", {
             run: "click",
         },
         {
+            content: "Add opens the form of the type's own model, with its own settings",
+            trigger: ".o_form_view .o_field_widget[name=a_custom_field] input",
+        },
+        {
             content: "Name it",
             trigger: ".o_form_view .o_field_widget[name=name] input",
             run: `edit ${NAME}`,
@@ -43,6 +47,14 @@ registry.category("web_tour.tours").add("ihub_tour", {
         {
             content: "Wait for the save",
             trigger: ".o_form_view .o_form_saved",
+        },
+        {
+            content: "Go on to the integration",
+            trigger: ".o_form_statusbar button[name=action_open_integration]",
+            run: "click",
+        },
+        {
+            trigger: ".o_form_view .o_field_widget[name=type_id]",
         },
         {
             content: "A new integration is a draft",
