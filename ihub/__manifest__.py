@@ -26,6 +26,9 @@
         "views/ihub_menus.xml",
         "data/ihub_credential_data.xml",
         "views/ihub_credential_views.xml",
+        "data/ihub_webhook_data.xml",
+        "views/ihub_webhook_event_views.xml",
+        "views/ihub_webhook_subscription_views.xml",
     ],
     "external_dependencies": {"python": ["cryptography", "oauthlib", "requests_oauthlib"]},
     "assets": {

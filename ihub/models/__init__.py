@@ -18,3 +18,10 @@ from . import ihub_credential
 from . import ihub_credential_oauth2
 from . import ihub_oauth_state
 from . import ihub_integration_link
+from . import ihub_integration_webhook
+from . import ihub_webhook_event
+from . import ihub_webhook_counter
+from . import ihub_webhook_rate
+from . import ihub_webhook_subscription
+from . import ihub_webhook_delivery
+from . import base_webhook

@@ -1,13 +1,18 @@
 """Standard Webhooks signatures against the reference ``standardwebhooks`` library (no database)."""
 
 import base64
-from datetime import datetime, timezone
+import hashlib
+import hmac
+import json
+import random
+from datetime import datetime, timedelta, timezone
 
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from odoo.tests import BaseCase
 
 from odoo.addons.ihub.lib import webhook_signature as ws
+from odoo.addons.ihub.lib import webhooks
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 OTHER = "whsec_" + base64.b64encode(b"another secret of 32 bytes long!").decode()
@@ -107,9 +112,6 @@ class TestWebhookSignature(BaseCase):
             ws.secret_key("whsec_")
 
     def test_single_hmac_header_schemes(self):
-        import hashlib
-        import hmac
-
         digest = hmac.new(b"gh-secret", BODY, hashlib.sha256)
         self.assertTrue(
             ws.verify_hmac_header(
@@ -121,3 +123,45 @@ class TestWebhookSignature(BaseCase):
         for value in ("sha256=00", digest.hexdigest(), "", None):
             with self.assertRaises(ws.SignatureError):
                 ws.verify_hmac_header("gh-secret", BODY, value, prefix="sha256=")
+
+
+class TestWebhookSchedules(BaseCase):
+    def test_delivery_schedule_reaches_72_hours_in_12_attempts(self):
+        offsets = webhooks.delivery_schedule()
+        self.assertEqual(len(offsets), 11)  # retries after the first attempt
+        self.assertAlmostEqual(offsets[-1], 72 * 3600, delta=1)
+        self.assertEqual(offsets, sorted(offsets))
+        self.assertLess(offsets[0], 60)
+        gaps = [b - a for a, b in zip([0.0, *offsets], offsets, strict=False)]
+        self.assertEqual(gaps, sorted(gaps))
+        # Jitter stays within ±10 % of the gap; the last attempt has no successor.
+        rng = random.Random(4)
+        for attempt in range(1, 12):
+            delay = webhooks.delivery_retry_delay(attempt, rng=rng)
+            self.assertAlmostEqual(delay, gaps[attempt - 1], delta=gaps[attempt - 1] * 0.1 + 1)
+        self.assertIsNone(webhooks.delivery_retry_delay(12))
+        self.assertEqual(len(webhooks.delivery_schedule(20, 96)), 19)
+
+    def test_retry_after_and_admission(self):
+        self.assertEqual(webhooks.retry_after_seconds("120"), 120.0)
+        self.assertEqual(
+            webhooks.retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412480 - 60),
+            60.0,
+        )
+        self.assertIsNone(webhooks.retry_after_seconds("soon"))
+        now = datetime(2026, 1, 1)
+        tat = None
+        for _ in range(3):  # a burst of the limit is admitted
+            wait, tat = webhooks.admit(tat, now, 3, 60.0)
+            self.assertEqual(wait, 0)
+        wait, same = webhooks.admit(tat, now, 3, 60.0)
+        self.assertEqual((wait, same), (20.0, tat))
+        wait, _tat = webhooks.admit(tat, now + timedelta(seconds=20), 3, 60.0)
+        self.assertEqual(wait, 0)
+
+    def test_kill_point_only_when_named(self):
+        # Not switched on: returns (switched on, it would SIGKILL this process).
+        webhooks.kill_point("after_commit", environ={webhooks.KILL_ENV: "before_commit"})
+        webhooks.kill_point("after_commit", environ={})
+        body = json.loads(webhooks.error_body("not_found", "Unknown"))
+        self.assertEqual(body, {"error": {"code": "not_found", "message": "Unknown"}})

@@ -27,6 +27,8 @@ class DemoIntegration(models.Model):
     is_singleton = False
     # True would offer a dry run in Run Manually (for data moved with ihub_import).
     has_dry_run = False
+    # Has a push URL: signed webhooks sent there are passed to hook().
+    accepts_webhooks = True
     # A scheduled run covers the time up to 10 seconds ago.
     delay = timedelta(seconds=10)
     description = (
@@ -57,6 +59,14 @@ class DemoIntegration(models.Model):
         self.ihub_warning(
             f"Demo run {period}: integration just for demonstration",
             details={"from": _from, "to": _to, "custom_field": self.a_custom_field},
+        )
+
+    def hook(self, event):
+        """Log each webhook pushed to the integration's URL (see its Webhooks tab)."""
+        self.ensure_one()
+        self.ihub_info(
+            f"Demo webhook {event.event_type or 'without type'} received",
+            details={"delivery_id": event.delivery_id, "payload": event.payload},
         )
 
     def _cron_log_heartbeat(self):

@@ -1,2 +1,3 @@
 from . import test_demo
 from . import test_ui_tour
+from . import test_webhook_curl
