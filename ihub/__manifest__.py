@@ -30,6 +30,9 @@
         "views/ihub_credential_views.xml",
         "views/ihub_api_call_views.xml",
         "data/ihub_integration_data.xml",
+        "data/ihub_webhook_data.xml",
+        "views/ihub_webhook_event_views.xml",
+        "views/ihub_webhook_subscription_views.xml",
     ],
     "external_dependencies": {"python": ["cryptography", "oauthlib", "requests_oauthlib"]},
     "assets": {

@@ -11,3 +11,17 @@ UPDATE ihub_job
 UPDATE ihub_integration
    SET state = 'stopped'
  WHERE state = 'active';
+-- Nobody outside may push into the copy: its webhook URLs stop working.
+UPDATE ihub_integration
+   SET webhook_token = NULL,
+       webhook_token_previous = NULL
+ WHERE webhook_token IS NOT NULL OR webhook_token_previous IS NOT NULL;
+-- ... and it sends no webhooks: subscriptions are disabled, queued deliveries dropped.
+UPDATE ihub_webhook_subscription
+   SET active = false,
+       disabled_reason = 'Disabled: the database was neutralized.'
+ WHERE active;
+UPDATE ihub_webhook_delivery
+   SET state = 'dead',
+       error = 'Not sent: the database was neutralized.'
+ WHERE state IN ('pending', 'failed');

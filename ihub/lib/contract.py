@@ -26,6 +26,7 @@ RESERVED_NAMES = frozenset(
         "is_multi_company_compatible",
         "is_singleton",
         "has_dry_run",
+        "accepts_webhooks",
         "delay",
         "description",
         "base_url",

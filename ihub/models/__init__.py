@@ -24,3 +24,10 @@ from . import ihub_integration_health
 from . import ihub_job_live
 from . import ihub_job_timeline
 from . import ihub_integration_notice
+from . import ihub_integration_webhook
+from . import ihub_webhook_event
+from . import ihub_webhook_counter
+from . import ihub_webhook_rate
+from . import ihub_webhook_subscription
+from . import ihub_webhook_delivery
+from . import base_webhook

@@ -4,7 +4,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 from odoo.models import MAGIC_COLUMNS
 
-from odoo.addons.ihub.lib import contract, lifecycle
+from odoo.addons.ihub.lib import contract, lifecycle, webhook_signature
 from odoo.addons.ihub.lib import progress as run_progress
 
 from .ihub_integration import CREATING_FROM_SUB
@@ -14,7 +14,7 @@ from .ihub_integration_type import FLAGS
 # does not define are skipped; the next ones are listed so that they are guarded once they land.
 CONTRACT_GUARDS = {
     "run_from_to": "_ihub_guard_run",
-    "hook": "_ihub_guard_manage",
+    "hook": "_ihub_guard_run",
     "activate": "_ihub_guard_manage",
     "deactivate": "_ihub_guard_manage",
     "test_connection": "_ihub_guard_manage",
@@ -44,6 +44,9 @@ class AbstractIntegration(models.AbstractModel):
         has_dry_run = False                 # True: "Run Manually" offers a dry run (for
                                             # run_from_to that moves data with ihub_import
                                             # and ihub_export only)
+        accepts_webhooks = False            # True: has a push URL /ihub/hook/<token>; what
+                                            # arrives there is passed to hook(event); can be
+                                            # started even when is_job is False
         delay = timedelta(minutes=1)        # a scheduled run covers up to now - delay
         description = ""                    # HTML shown to users choosing the type
         credential_kinds = ()               # credentials it needs, e.g. ("api_key",): the
@@ -76,6 +79,32 @@ class AbstractIntegration(models.AbstractModel):
       ``deactivate`` on Stop, Disconnect and before deletion, while the credentials still
       exist: undo what ``activate`` set up. A failing ``deactivate`` blocks the deletion
       until a manager uses "Delete Anyway".
+
+    * ``hook(self, event)`` (types with ``accepts_webhooks``): handle one received
+      ``ihub.webhook.event`` — ``event.payload`` (the parsed JSON), ``event.event_type``,
+      ``event.delivery_id``, ``event.headers``. It runs as the run user inside a run of
+      the "Incoming Webhooks" lane (not behind a long scheduled run), one call per event;
+      raise to fail it: the event is retried with backoff, then kept as a dead letter that
+      a user can replay. Events that arrive are signed, stored and committed before the
+      sender gets its 2xx, and a repeated delivery id is not handled twice.
+
+    **Incoming webhooks, small overrides.** By default a push is checked per Standard
+    Webhooks (``webhook-id``, ``webhook-timestamp``, ``webhook-signature``) with the
+    integration's active ``hmac`` credentials (several during a rotation). A sender with its
+    own scheme overrides ``_ihub_webhook_verify(self, headers, body)`` — return the delivery
+    id, raise ``webhook_signature.SignatureError`` (``odoo.addons.ihub.lib``) when the
+    signature is wrong; e.g. GitHub::
+
+        def _ihub_webhook_verify(self, headers, body):
+            webhook_signature.verify_hmac_header(
+                self.ihub_secret("hmac"), body,
+                headers.get("X-Hub-Signature-256"), prefix="sha256=",
+            )
+            return headers.get("X-GitHub-Delivery")
+
+    A sender that checks the URL before it pushes (a GET with a challenge to echo)
+    is answered synchronously by ``_ihub_webhook_handshake(self, method, headers, args,
+    body)``: return ``(status, content_type, text)`` to answer, or None to go on.
 
     **Secrets.** Read a raw secret (an FTP password, a signing key) with
     ``self.ihub_secret(kind=None, field="secret")``, and authenticate requests with
@@ -148,6 +177,7 @@ class AbstractIntegration(models.AbstractModel):
             is_multi_company_compatible = False
             is_singleton = False
             has_dry_run = False
+            accepts_webhooks = True
             delay = timedelta(seconds=10)
             description = (
                 "<p>A <b>demo</b> integration without functionality: each run only logs "
@@ -196,6 +226,13 @@ class AbstractIntegration(models.AbstractModel):
                 self.a_custom_field = a_custom_field
                 return self._api_settings()
 
+            def hook(self, event):
+                self.ensure_one()
+                self.ihub_info(
+                    f"Demo webhook {event.event_type or 'without type'} received",
+                    details={"delivery_id": event.delivery_id, "payload": event.payload},
+                )
+
             def _cron_log_heartbeat(self):
                 for demo in self.search([("state", "=", "active")]):
                     demo.ihub_info("Demo heartbeat")
@@ -216,6 +253,7 @@ class AbstractIntegration(models.AbstractModel):
     is_multi_company_compatible = False
     is_singleton = False
     has_dry_run = False
+    accepts_webhooks = False
     delay = timedelta(minutes=1)
     description = ""
     credential_kinds = ()
@@ -407,6 +445,26 @@ class AbstractIntegration(models.AbstractModel):
         Called on Stop, Disconnect and before deletion. The default does nothing.
         """
         return True
+
+    def hook(self, event):
+        """Handle one received webhook event (``ihub.webhook.event``); raise to fail it.
+
+        Types that set ``accepts_webhooks`` implement it.
+        """
+        raise NotImplementedError(f"{self._name} must implement hook(event)")
+
+    def _ihub_webhook_verify(self, headers, body):
+        """Check a push's signature and return its delivery id (Standard Webhooks here).
+
+        ``headers`` is a case-insensitive mapping, ``body`` the raw bytes. Raise
+        ``webhook_signature.SignatureError`` to refuse it (401).
+        """
+        return webhook_signature.verify(self.super_id._ihub_webhook_secrets(), headers, body)
+
+    def _ihub_webhook_handshake(self, method, headers, args, body):
+        """Answer a sender's URL check: ``(status, content_type, text)``, or None (no
+        handshake: the request is a push)."""
+        return None
 
     def ihub_secret(self, kind=None, field="secret"):
         """Shortcut for ``self.super_id.ihub_secret(kind, field)`` (see there)."""

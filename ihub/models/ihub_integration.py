@@ -228,6 +228,7 @@ class IHubIntegration(models.Model):
     is_multi_company_compatible = fields.Boolean(related="type_id.is_multi_company_compatible")
     is_singleton = fields.Boolean(related="type_id.is_singleton")
     has_dry_run = fields.Boolean(related="type_id.has_dry_run")
+    accepts_webhooks = fields.Boolean(related="type_id.accepts_webhooks")
 
     # ---- Computes
 
@@ -543,6 +544,10 @@ class IHubIntegration(models.Model):
         to_start, left_alone = self._startable_descendants()
         for integration in to_start:
             if not integration.is_job:
+                if integration.accepts_webhooks:
+                    # Active means accepting pushes (its webhook URL answers); no schedule.
+                    integration.sudo().state = "active"
+                    continue
                 if integration in self:
                     raise UserError(
                         _("'%(name)s' does not run on a schedule.", name=integration.name)
@@ -745,7 +750,14 @@ class IHubIntegration(models.Model):
         if (
             self.env["ihub.job"]
             .sudo()
-            .search_count([("integration_id", "=", self.id), ("state", "=", "running")], limit=1)
+            .search_count(
+                [
+                    ("integration_id", "=", self.id),
+                    ("state", "=", "running"),
+                    ("lane", "=", "main"),
+                ],
+                limit=1,
+            )
         ):
             raise UserError(
                 _("'%(name)s' is running now. Try again when this run is over.", name=self.name)

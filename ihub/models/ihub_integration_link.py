@@ -199,7 +199,7 @@ class IHubIntegration(models.Model):
 
     def action_start(self):
         starting = self._with_descendants().filtered(
-            lambda i: i.is_job and i.state in ("draft", "stopped")
+            lambda i: (i.is_job or i.accepts_webhooks) and i.state in ("draft", "stopped")
         )
         starting._ihub_check_credentials()
         result = super().action_start()

@@ -13,6 +13,7 @@ FLAGS = (
     "is_multi_company_compatible",
     "is_singleton",
     "has_dry_run",
+    "accepts_webhooks",
 )
 
 
@@ -85,6 +86,7 @@ class IHubIntegrationType(models.Model):
     )
     is_singleton = fields.Boolean(compute="_compute_flags", string="Only One Allowed")
     has_dry_run = fields.Boolean(compute="_compute_flags", string="Can Run Dry")
+    accepts_webhooks = fields.Boolean(compute="_compute_flags", string="Accepts Webhooks")
 
     _sql_constraints = [
         ("code_unique", "unique(code)", "An integration type with this code already exists."),

@@ -44,6 +44,17 @@ JOB_STATES = [
     ("failed", "Failed"),
     ("cancelled", "Cancelled"),
 ]
+# Lanes: work of one integration that must not wait behind its runs, nor run twice at a time.
+# Each lane has its own lock per integration (a "main" run and a "webhook" batch of the same
+# integration run side by side; two webhook batches never do). Jobs of another lane than
+# "main" process what their model queued (LANE_MODELS: its ``_ihub_process_lane(job, sub)``)
+# instead of calling ``run_from_to``; one job handles a whole batch.
+LANES = [
+    ("main", "Runs"),
+    ("webhook", "Incoming Webhooks"),
+    ("delivery", "Outgoing Webhooks"),
+]
+LANE_MODELS = {"webhook": "ihub.webhook.event", "delivery": "ihub.webhook.delivery"}
 RUNNER_CODE = "model._cron_run_due_jobs()"
 # System parameter: seconds a runner cron starts runs (default: from the cron time limit).
 BUDGET_PARAM = "ihub.runner_time_budget"
@@ -88,6 +99,14 @@ class IHubJob(models.Model):
     )
     company_id = fields.Many2one(related="integration_id.company_id", store=True)
     trigger = fields.Selection(TRIGGERS, required=True, readonly=True, index=True)
+    lane = fields.Selection(
+        LANES,
+        default="main",
+        required=True,
+        readonly=True,
+        help="Runs: the integration's own work, one at a time. Webhook lanes process received "
+        "events or outgoing deliveries in batches, beside the runs.",
+    )
     state = fields.Selection(
         JOB_STATES,
         default="pending",
@@ -265,15 +284,16 @@ class IHubJob(models.Model):
         """
         cr = self.env.cr
         self._begin_read_committed()
-        passed_over, not_startable = [0], [0]
+        # Lanes passed over, as "integration_id:lane" (see LANES).
+        passed_over, not_startable = ["-"], [0]
         while True:
             cr.execute(
                 f"""
-                SELECT job.id, job.integration_id
+                SELECT job.id, job.integration_id, job.lane
                   FROM ihub_job job
                  WHERE job.state = 'pending'
                    AND (job.eta IS NULL OR job.eta <= %(now)s)
-                   AND job.integration_id != ALL(%(passed_over)s)
+                   AND (job.integration_id::text || ':' || job.lane) != ALL(%(passed_over)s)
                    AND job.id != ALL(%(not_startable)s)
                    {"AND job.integration_id = ANY(%(only)s)" if integrations is not None else ""}
               ORDER BY job.priority, job.eta NULLS FIRST, job.id
@@ -291,30 +311,80 @@ class IHubJob(models.Model):
             if not row:
                 return self.browse()
             job = self.browse(row[0])
-            if not job._lock_integration(row[1]):
-                passed_over.append(row[1])
+            if not job._lock_integration(row[1], row[2]):
+                passed_over.append(f"{row[1]}:{row[2]}")
                 continue
             started = job._start()
             if started:
                 return started
             not_startable.append(job.id)
 
-    def _lock_integration(self, integration_id):
-        """Lock this job's integration row for the claim; False if it is busy."""
+    def _lock_integration(self, integration_id, lane="main"):
+        """Lock this job's integration (in its lane) for the claim; False if it is busy.
+
+        The main lane locks the integration's row; another lane takes a transaction advisory
+        lock keyed by lane and integration, so that it never waits for (nor blocks) a run.
+        """
         cr = self.env.cr
-        cr.execute(
-            "SELECT id FROM ihub_integration WHERE id = %s FOR NO KEY UPDATE SKIP LOCKED",
-            [integration_id],
-        )
-        if not cr.fetchone():
+        if lane == "main":
+            cr.execute(
+                "SELECT id FROM ihub_integration WHERE id = %s FOR NO KEY UPDATE SKIP LOCKED",
+                [integration_id],
+            )
+            locked = bool(cr.fetchone())
+        else:
+            cr.execute(
+                "SELECT pg_try_advisory_xact_lock(hashtext(%s), %s)",
+                [f"ihub.lane.{lane}", integration_id],
+            )
+            locked = cr.fetchone()[0]
+        if not locked:
             return False
         # A new statement, so a new snapshot (READ COMMITTED): it sees every claim committed
-        # before we got the row lock.
+        # before we got the lock.
         cr.execute(
-            "SELECT 1 FROM ihub_job WHERE integration_id = %s AND state = 'running' LIMIT 1",
-            [integration_id],
+            """
+            SELECT 1 FROM ihub_job
+             WHERE integration_id = %s AND state = 'running' AND lane = %s
+             LIMIT 1
+            """,
+            [integration_id, lane],
         )
         return not cr.fetchone()
+
+    @api.model
+    def _ihub_ensure_lane_job(self, integration_id, lane, eta=None):
+        """A pending job of ``lane`` for the integration, due by ``eta`` (now when None);
+        queued (and the runner woken) only when there is none: one job per batch of work.
+
+        Queuing is serialised per lane and integration by a transaction advisory lock, so
+        concurrent callers queue one job; the caller's transaction must be READ COMMITTED
+        (or a test's) for the look to see jobs other transactions just committed.
+        """
+        cr = self.env.cr
+        due = eta or fields.Datetime.now()
+        look = """
+            SELECT id FROM ihub_job
+             WHERE integration_id = %s AND lane = %s AND state = 'pending'
+               AND (eta IS NULL OR eta <= %s)
+             LIMIT 1
+        """
+        # Mostly a job is queued already (a burst of pushes): no lock is taken then.
+        cr.execute(look, [integration_id, lane, due])
+        row = cr.fetchone()
+        if not row:
+            cr.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(%s), %s)",
+                [f"ihub.lane.{lane}.queue", integration_id],
+            )
+            cr.execute(look, [integration_id, lane, due])
+            row = cr.fetchone()
+        if row:
+            return self.browse(row[0])
+        integration = self.env["ihub.integration"].sudo().browse(integration_id)
+        return self.with_user(SUPERUSER_ID)._enqueue(
+            integration, "webhook", lane=lane, eta=eta or False, max_attempts=1
+        )
 
     def _start(self):
         now = fields.Datetime.now()
@@ -451,7 +521,10 @@ class IHubJob(models.Model):
         progress.executing = True
         try:
             sub = self.integration_id._run_environment(self).sub_id
-            sub.run_from_to(self.date_from or None, self.date_to or None)
+            if self.lane == "main":
+                sub.run_from_to(self.date_from or None, self.date_to or None)
+            else:
+                self.env[LANE_MODELS[self.lane]].sudo()._ihub_process_lane(self, sub)
             if progress.savepoint:
                 progress.savepoint.close(rollback=self.dry_run)
             if self.dry_run:
@@ -581,6 +654,7 @@ class IHubJob(models.Model):
             date_to=self.date_to,
             attempt=attempt or self.attempt + 1,
             parent_job_id=self.id,
+            lane=self.lane,
             eta=fields.Datetime.now() + wait,
         )
 

@@ -34,6 +34,8 @@ class DemoIntegration(models.Model):
     is_singleton = False
     # True would offer a dry run in Run Manually (for data moved with ihub_import).
     has_dry_run = False
+    # Has a push URL: signed webhooks sent there are passed to hook().
+    accepts_webhooks = True
     # A scheduled run covers the time up to 10 seconds ago.
     delay = timedelta(seconds=10)
     description = (
@@ -88,6 +90,14 @@ class DemoIntegration(models.Model):
         """POST .../demo/settings: runs as the API key's user, so iHub users get a 403."""
         self.a_custom_field = a_custom_field
         return self._api_settings()
+
+    def hook(self, event):
+        """Log each webhook pushed to the integration's URL (see its Webhooks tab)."""
+        self.ensure_one()
+        self.ihub_info(
+            f"Demo webhook {event.event_type or 'without type'} received",
+            details={"delivery_id": event.delivery_id, "payload": event.payload},
+        )
 
     def _cron_log_heartbeat(self):
         """Shipped cron (inactive by default): log that each active demo integration is alive."""

@@ -2,3 +2,4 @@ from . import test_demo
 from . import test_ui_tour
 from . import test_api
 from . import test_ui_defects
+from . import test_webhook_curl

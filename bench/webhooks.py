@@ -1,0 +1,427 @@
+#!/usr/bin/env python3
+"""Webhooks: intake throughput and latency (P4), received -> hook latency (P5), deliveries/s.
+
+    python3 bench/webhooks.py [--seconds 10] [--rate 50] [--concurrency 8] [--workers 2]
+                              [--deliveries 300]
+
+A throwaway PostgreSQL cluster and one Odoo server (prefork, ``--workers`` HTTP workers and
+two cron workers) with ``ihub_demo_integration`` and ``base_automation``. The same load client
+(threads in this process, one keep-alive connection each) sends, to the same server:
+
+* **iHub**: Standard Webhooks-signed pushes to the demo integration's ``/ihub/hook/<token>``
+  (signature checked, event stored and committed before the 202, then handled by ``hook``
+  through the runs engine);
+* **native**: the same JSON to Odoo 18's ``/web/hook/<uuid>`` of a ``base.automation``
+  (trigger "On webhook") whose server action creates one record (a partner tag);
+
+first open-loop at ``--rate`` requests/s for ``--seconds``, then closed-loop with
+``--concurrency`` clients (saturation). Prints requests/s and p50/p99 latency of each and the
+ratio iHub / native. P5: for the events sent at ``--rate``, the time from their storage to the
+end of their ``hook`` call (an upper bound of "received -> hook started": the demo's hook only
+logs an event), median and p95. Outbound: ``--deliveries`` signed deliveries to a local
+receiver, captured in one transaction, per second from its commit to the last answer.
+Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR))
+
+import harness  # noqa: E402
+
+DATABASE = "ihub_bench_webhooks"
+SECRET = "whsec_" + base64.b64encode(b"bench secret of thirty-two bytes").decode()
+TOKEN = "bench-push-token"
+MODULES = ("ihub_demo_integration", "base_automation")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="per measurement")
+    parser.add_argument("--rate", type=float, default=50.0, help="open-loop requests/s")
+    parser.add_argument("--concurrency", type=int, default=8, help="closed-loop clients")
+    parser.add_argument("--workers", type=int, default=2, help="HTTP worker processes")
+    parser.add_argument("--deliveries", type=int, default=300, help="outbound deliveries")
+    parser.add_argument("--child", choices=("setup", "capture", "stats"), help=argparse.SUPPRESS)
+    parser.add_argument("--conf", help=argparse.SUPPRESS)
+    parser.add_argument("--receiver", help=argparse.SUPPRESS)
+    parser.add_argument("--since", type=float, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+# ---- In an Odoo process
+
+
+def _env(args):
+    import odoo
+    from odoo import SUPERUSER_ID, api
+    from odoo.modules.registry import Registry
+
+    odoo.tools.config.parse_config(["-c", args.conf])
+    cr = Registry(DATABASE).cursor()
+    return api.Environment(cr, SUPERUSER_ID, {})
+
+
+def child_setup(args):
+    """The demo integration, started, with a known token and secret; the native automation."""
+    env = _env(args)
+    admin = env.ref("base.user_admin")
+    sub = env["ihub.integration.demo"].create(
+        {"name": "Bench pushes", "user_id": admin.id, "run_user_id": admin.id}
+    )
+    integration = sub.super_id
+    integration.write({"webhook_token": TOKEN, "allow_private_network": True})
+    env["ihub.credential"].create(
+        {"integration_id": integration.id, "kind": "hmac", "name": "bench", "secret": SECRET}
+    )
+    integration.action_start()
+    env["ir.config_parameter"].set_param("ihub.webhook_rate_limit_per_minute", "0")
+    action = env["ir.actions.server"].create(
+        {
+            "name": "Bench: create a tag",
+            "model_id": env.ref("base.model_res_partner").id,
+            "state": "code",
+            "code": "env['res.partner.category'].create({'name': payload.get('type', 'hook')})",
+        }
+    )
+    automation = env["base.automation"].create(
+        {
+            "name": "Bench webhook",
+            "model_id": env.ref("base.model_res_partner").id,
+            "trigger": "on_webhook",
+            "record_getter": f"model.browse({admin.partner_id.id})",
+            "action_server_ids": [(6, 0, action.ids)],
+        }
+    )
+    env.cr.commit()
+    result = {"uuid": automation.webhook_uuid, "integration": integration.id}
+    env.cr.close()
+    return result
+
+
+def child_capture(args):
+    """Subscribe the receiver to partner tags, then create ``--deliveries`` tags at once."""
+    env = _env(args)
+    integration = env["ihub.integration"].search([("webhook_token", "=", TOKEN)])
+    credential = integration.credential_ids[:1]
+    env["ihub.webhook.subscription"].create(
+        {
+            "name": "Bench",
+            "integration_id": integration.id,
+            "model_id": env.ref("base.model_res_partner_category").id,
+            "on_create": True,
+            "target_url": args.receiver,
+            "credential_id": credential.id,
+        }
+    )
+    env.cr.commit()
+    env["res.partner.category"].create([{"name": f"tag {i}"} for i in range(int(args.since))])
+    env.cr.commit()
+    committed = time.time()
+    env.cr.close()
+    return {"committed": committed}
+
+
+def child_stats(args):
+    """P5 and the deliveries' progress, read from the database."""
+    env = _env(args)
+    cr = env.cr
+    cr.execute(
+        """
+        SELECT EXTRACT(EPOCH FROM processed_at - received_at)
+          FROM ihub_webhook_event WHERE state = 'done' AND delivery_id LIKE 'rate-%%'
+        """
+    )
+    latencies = sorted(row[0] for row in cr.fetchall())
+    cr.execute(
+        "SELECT count(*) FILTER (WHERE state = 'received'), count(*) FROM ihub_webhook_event"
+    )
+    waiting, total = cr.fetchone()
+    cr.execute(
+        """
+        SELECT count(*) FILTER (WHERE state = 'done'), count(*),
+               EXTRACT(EPOCH FROM max(sent_at) AT TIME ZONE 'UTC')
+          FROM ihub_webhook_delivery
+        """
+    )
+    done, deliveries, last_sent = cr.fetchone()
+    cr.execute("SELECT count(*) FROM ihub_job WHERE lane = 'webhook'")
+    jobs = cr.fetchone()[0]
+    cr.close()
+    return {
+        "latencies": [float(x) for x in latencies],
+        "waiting": waiting,
+        "events": total,
+        "delivered": done,
+        "deliveries": deliveries,
+        "last_sent": float(last_sent or 0),
+        "webhook_jobs": jobs,
+    }
+
+
+def child(conf, kind, *extra):
+    result = subprocess.run(
+        [sys.executable, __file__, "--child", kind, "--conf", str(conf), *extra],
+        capture_output=True, text=True, check=False, cwd=harness.REPO_ROOT,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise harness.DevError(f"{kind} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# ---- The load client
+
+
+def signed_request(body, msg_id):
+    key = base64.b64decode(SECRET[6:])
+    stamp = str(int(time.time()))
+    digest = hmac.new(key, f"{msg_id}.{stamp}.".encode() + body, hashlib.sha256).digest()
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": stamp,
+        "webhook-signature": "v1," + base64.b64encode(digest).decode(),
+        "Content-Type": "application/json",
+    }
+
+
+class Client:
+    """One keep-alive connection; ``send`` returns (status, seconds)."""
+
+    def __init__(self, port, path, signed):
+        self.port, self.path, self.signed = port, path, signed
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def send(self, msg_id):
+        body = json.dumps({"type": "bench.ping", "id": msg_id}).encode()
+        headers = (
+            signed_request(body, msg_id) if self.signed else {"Content-Type": "application/json"}
+        )
+        start = time.perf_counter()
+        try:
+            self.connection.request("POST", self.path, body=body, headers=headers)
+            response = self.connection.getresponse()
+            response.read()
+            status = response.status
+        except (OSError, http.client.HTTPException):
+            self.connection.close()
+            self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+            status = 0
+        return status, time.perf_counter() - start
+
+
+def open_loop(port, path, signed, rate, seconds, prefix):
+    """``rate`` requests/s for ``seconds``, each on its schedule (a pool of connections)."""
+    results, lock = [], threading.Lock()
+    count = int(rate * seconds)
+    start = time.perf_counter() + 0.2
+    pool = 16
+
+    def worker(index):
+        client = Client(port, path, signed)
+        for n in range(index, count, pool):
+            delay = start + n / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            outcome = client.send(f"{prefix}-{n}")
+            with lock:
+                results.append(outcome)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(pool)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, time.perf_counter() - start
+
+
+def closed_loop(port, path, signed, concurrency, seconds, prefix):
+    results, lock = [], threading.Lock()
+    deadline = time.perf_counter() + seconds
+
+    def worker(index):
+        client = Client(port, path, signed)
+        n = 0
+        while time.perf_counter() < deadline:
+            outcome = client.send(f"{prefix}-{index}-{n}")
+            n += 1
+            with lock:
+                results.append(outcome)
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, time.perf_counter() - start
+
+
+def summary(results, elapsed, ok):
+    good = [seconds for status, seconds in results if status in ok]
+    latencies = sorted(seconds for _status, seconds in results)
+
+    def pct(p):
+        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
+
+    return {
+        "rps": len(good) / elapsed,
+        "p50": pct(0.50),
+        "p99": pct(0.99),
+        "errors": len(results) - len(good),
+    }
+
+
+class Receiver(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), ReceiverHandler)
+        self.count = 0
+        self.lock = threading.Lock()
+
+
+class ReceiverHandler(BaseHTTPRequestHandler):
+    def do_POST(self):  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        with self.server.lock:
+            self.server.count += 1
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+# ---- The driver
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.child:
+        print(json.dumps({"setup": child_setup, "capture": child_capture,
+                          "stats": child_stats}[args.child](args)))  # fmt: skip
+        return 0
+    base = harness.LOCAL_BENCH / "webhooks"
+    shutil.rmtree(base, ignore_errors=True)
+    base.mkdir(parents=True)
+    load_start = os.getloadavg()
+    cluster = harness.start_cluster(base / "postgres")
+    server = None
+    receiver = Receiver()
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    try:
+        port = harness.free_port()
+        conf = harness.write_config(
+            base / "odoo.conf",
+            addons=[str(harness.REPO_ROOT), *harness.odoo_addons_paths()],
+            cluster=cluster,
+            data_dir=base / "data",
+            port=port,
+            workers=2,
+            http_workers=args.workers,
+            server_wide="base,web",
+            database=DATABASE,
+        )
+        env = harness.odoo_env(port, 2)
+        harness.install(conf, env, modules=MODULES, database=DATABASE)
+        setup = child(conf, "setup")
+        server = harness.OdooServer(conf, env, port, log_name="webhooks")
+        server.start()
+        paths = {"iHub": (f"/ihub/hook/{TOKEN}", True, (202,)),
+                 "native": (f"/web/hook/{setup['uuid']}", False, (200,))}  # fmt: skip
+        for name, (path, signed, _ok) in paths.items():  # warm-up: workers load the registry
+            closed_loop(port, path, signed, args.workers * 2, 2, f"warm-{name}")
+        figures = {}
+        for name, (path, signed, ok) in paths.items():
+            harness.say(f"{name}: {args.rate:g} req/s for {args.seconds:g} s ...")
+            figures[(name, "rate")] = summary(
+                *open_loop(port, path, signed, args.rate, args.seconds, "rate"), ok
+            )
+            harness.say(f"{name}: saturation, {args.concurrency} clients ...")
+            figures[(name, "saturation")] = summary(
+                *closed_loop(port, path, signed, args.concurrency, args.seconds, "sat"), ok
+            )
+        harness.say("waiting for the webhook lane to handle every event ...")
+        deadline = time.time() + 300
+        stats = child(conf, "stats")
+        while stats["waiting"] and time.time() < deadline:
+            time.sleep(2)
+            stats = child(conf, "stats")
+        harness.say(f"outbound: {args.deliveries} deliveries ...")
+        capture = child(
+            conf,
+            "capture",
+            "--receiver",
+            f"http://127.0.0.1:{receiver.server_address[1]}/hook",
+            "--since",
+            str(args.deliveries),
+        )
+        deadline = time.time() + 600
+        while receiver.count < args.deliveries and time.time() < deadline:
+            time.sleep(0.2)
+        outbound_seconds = time.time() - capture["committed"]
+        print_report(figures, stats, receiver.count, outbound_seconds, args, load_start)
+    finally:
+        receiver.shutdown()
+        if server is not None:
+            server.stop()
+        cluster.stop()
+    return 0
+
+
+def print_report(figures, stats, delivered, outbound_seconds, args, load_start):
+    print(
+        f"\nWebhooks: one prefork server, {args.workers} HTTP workers + 2 cron workers, "
+        f"{os.cpu_count()} CPUs, load average {load_start[0]:.2f} at start, "
+        f"{os.getloadavg()[0]:.2f} at end\n"
+    )
+    header = f"{'load':<22} {'endpoint':<8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'iHub/native':>12}"  # noqa: E501
+    print(header)
+    print("-" * len(header))
+    loads = (
+        ("rate", f"{args.rate:g} req/s, {args.seconds:g} s"),
+        ("saturation", f"{args.concurrency} clients, {args.seconds:g} s"),
+    )
+    for load, label in loads:
+        native = figures[("native", load)]
+        for name in ("iHub", "native"):
+            f = figures[(name, load)]
+            ratio = f"{f['rps'] / native['rps']:.2f}x" if name == "iHub" and native["rps"] else ""
+            print(
+                f"{label:<22} {name:<8} {f['rps']:>8.1f} {f['p50']:>8.1f} {f['p99']:>8.1f} "
+                f"{f['errors']:>7} {ratio:>12}"
+            )
+    latencies = stats["latencies"]
+    if latencies:
+        p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
+        print(
+            f"\nP5 received -> hook done ({len(latencies)} events sent at {args.rate:g} req/s): "
+            f"median {statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms; "
+            f"{stats['webhook_jobs']} webhook-lane runs for {stats['events']} events"
+        )
+    print(
+        f"Outbound: {delivered}/{args.deliveries} deliveries in {outbound_seconds:.1f} s = "
+        f"{delivered / outbound_seconds:.1f} deliveries/s (from the capturing commit to the "
+        "last answer of the local receiver)"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""Webhook plumbing without a database: retry schedules, error bodies, kill points.
+
+Incoming events are retried a few times with the runs' backoff; outgoing deliveries follow a
+long schedule (by default 12 attempts spread over 72 hours), because the receiver may be
+down for a weekend.
+"""
+
+import json
+import os
+import random
+import signal
+import time
+from datetime import timedelta
+from email.utils import parsedate_to_datetime
+
+from .schedule import retry_delay
+
+# Environment variable naming the kill points a test switches on (comma separated).
+KILL_ENV = "IHUB_WEBHOOK_KILL_AT"
+KILL_POINTS = ("before_commit", "after_commit")
+
+DEFAULT_MAX_BODY = 1024 * 1024
+DEFAULT_EVENT_ATTEMPTS = 5
+DEFAULT_DELIVERY_ATTEMPTS = 12
+DEFAULT_DELIVERY_HOURS = 72
+DEFAULT_TIMEOUT = 15
+EXCERPT = 2000
+
+
+def error_body(code, message):
+    """The JSON body of every refusal: ``{"error": {"code", "message"}}``."""
+    return json.dumps({"error": {"code": code, "message": message}})
+
+
+def kill_point(name, environ=None):
+    """Kill this process at once when the tests switched ``name`` on (see KILL_ENV).
+
+    Used only by the persist-before-ack tests: a real server killed right before or right
+    after the commit of a received event. SIGKILL, so nothing is cleaned up or answered.
+    """
+    points = (environ if environ is not None else os.environ).get(KILL_ENV, "")
+    if name in {p.strip() for p in points.split(",")}:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def event_retry_delay(failed_attempts, rng=None):
+    """Seconds before an incoming event that failed ``failed_attempts`` times is tried again:
+    1, 5, 25 minutes …, as runs are."""
+    return retry_delay(failed_attempts, rng=rng)
+
+
+def delivery_schedule(attempts=DEFAULT_DELIVERY_ATTEMPTS, hours=DEFAULT_DELIVERY_HOURS):
+    """Seconds after the first attempt at which each retry is due (without jitter).
+
+    Exponential from 5 s, scaled so that the last of ``attempts`` attempts comes ``hours``
+    after the first: 12 attempts over 72 h give 5 s, … about a day between the last two.
+    """
+    if attempts < 2:
+        return []
+    total = hours * 3600.0
+    # Gaps grow by a constant factor; pick it so that their sum is the whole span.
+    gaps = attempts - 1
+    low, high = 1.0001, 10.0
+    for _ in range(100):
+        factor = (low + high) / 2
+        span = 5.0 * (factor**gaps - 1) / (factor - 1)
+        low, high = (factor, high) if span < total else (low, factor)
+    factor = (low + high) / 2
+    offsets, gap, at = [], 5.0, 0.0
+    for _ in range(gaps):
+        at += gap
+        offsets.append(at)
+        gap *= factor
+    scale = total / offsets[-1]
+    return [offset * scale for offset in offsets]
+
+
+def delivery_retry_delay(
+    failed_attempts,
+    attempts=DEFAULT_DELIVERY_ATTEMPTS,
+    hours=DEFAULT_DELIVERY_HOURS,
+    jitter=0.1,
+    rng=None,
+):
+    """Seconds to wait after attempt ``failed_attempts`` failed, or None when it was the last.
+
+    The gap to the next point of ``delivery_schedule``, ±``jitter`` so that deliveries that
+    failed together (the receiver was down) do not all come back at once.
+    """
+    if failed_attempts >= attempts:
+        return None
+    offsets = [0.0, *delivery_schedule(attempts, hours)]
+    gap = offsets[failed_attempts] - offsets[failed_attempts - 1]
+    return max(1.0, gap * (1 + (rng or random).uniform(-jitter, jitter)))
+
+
+def retry_after_seconds(value, now=None):
+    """Seconds a ``Retry-After`` header asks for (delta seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (now if now is not None else time.time()))
+
+
+def admit(tat, now, limit, period):
+    """Whether one more request fits ``limit`` per ``period`` seconds (a cell rate algorithm
+    with a burst of ``limit``): ``(0, new_tat)`` when admitted, else ``(seconds to wait, tat)``.
+
+    ``tat`` is the theoretical arrival time stored for the sender (None at first).
+    """
+    interval = timedelta(seconds=period / limit)
+    tat = max(tat or now, now)
+    allowed_at = tat - timedelta(seconds=period) + interval
+    if now < allowed_at:
+        return (allowed_at - now).total_seconds(), tat
+    return 0, tat + interval

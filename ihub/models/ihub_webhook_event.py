@@ -1,0 +1,326 @@
+import json
+import logging
+import traceback
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from odoo.addons.ihub.lib import webhooks
+
+_logger = logging.getLogger(__name__)
+
+STATES = [
+    ("received", "Received"),
+    ("processing", "Processing"),
+    ("done", "Done"),
+    ("failed", "Failed"),
+    ("dead", "Dead Letter"),
+]
+# System parameters (see the README's "Webhooks" section).
+ATTEMPTS_PARAM = "ihub.webhook_event_attempts"
+RETENTION_PARAM = "ihub.webhook_event_retention_days"
+TOMBSTONE_PARAM = "ihub.webhook_tombstone_days"
+# Delivery ids outlive their payloads by at least this long: a late redelivery is recognised.
+MIN_TOMBSTONE_DAYS = 7
+BATCH = 100
+
+
+class IHubWebhookEvent(models.Model):
+    """A push received at an integration's URL, stored before the sender got its 2xx.
+
+    The controller (``controllers/webhook.py``) writes it with plain SQL in the request's own
+    short transaction; a job of the integration's "webhook" lane then hands each event to the
+    sub-model's ``hook`` (``_ihub_process_lane``). A delivery id is stored once per
+    integration (unique index): a repeated or concurrent redelivery finds it and is not
+    handled again. Once processed events are old enough, their payload is purged and the row
+    stays as a small tombstone of its delivery id.
+    """
+
+    _name = "ihub.webhook.event"
+    _description = "Received Webhook"
+    _order = "id desc"
+    _rec_name = "delivery_id"
+
+    integration_id = fields.Many2one(
+        "ihub.integration", required=True, ondelete="cascade", readonly=True
+    )
+    company_id = fields.Many2one(related="integration_id.company_id", store=True)
+    delivery_id = fields.Char(required=True, readonly=True, help="The sender's id of the push.")
+    event_type = fields.Char(readonly=True, help="The payload's 'type', when it has one.")
+    received_at = fields.Datetime(readonly=True, default=fields.Datetime.now)
+    headers = fields.Text(readonly=True, help="The request's headers, secrets masked.")
+    payload_raw = fields.Text(string="Raw Payload", readonly=True)
+    payload = fields.Json(string="Parsed Payload", readonly=True)
+    payload_text = fields.Text(compute="_compute_payload_text", string="Payload")
+    state = fields.Selection(STATES, default="received", required=True, readonly=True)
+    attempts = fields.Integer(readonly=True)
+    next_attempt_at = fields.Datetime(readonly=True)
+    processed_at = fields.Datetime(readonly=True)
+    error = fields.Text(readonly=True)
+    job_id = fields.Many2one("ihub.job", string="Run", readonly=True, ondelete="set null")
+    purged = fields.Boolean(
+        readonly=True, help="The payload was deleted after its retention; the id is kept."
+    )
+
+    def init(self):
+        # The dedupe: one row per delivery id of an integration, also under concurrency.
+        self.env.cr.execute(
+            """
+            CREATE UNIQUE INDEX IF NOT EXISTS ihub_webhook_event_delivery_unique
+                ON ihub_webhook_event (integration_id, delivery_id)
+            """
+        )
+        # The lane job's look for work: the due events of one integration, in order.
+        self.env.cr.execute(
+            """
+            CREATE INDEX IF NOT EXISTS ihub_webhook_event_due_index
+                ON ihub_webhook_event (integration_id, id)
+             WHERE state IN ('received', 'processing', 'failed')
+            """
+        )
+
+    @api.depends("payload")
+    def _compute_payload_text(self):
+        for event in self:
+            event.payload_text = (
+                json.dumps(event.payload, indent=2, ensure_ascii=False)
+                if event.payload is not None
+                else False
+            )
+
+    # ---- Intake (called by the controller, as superuser, in a READ COMMITTED transaction)
+
+    @api.model
+    def _ihub_store(self, integration_id, delivery_id, headers, body, payload):
+        """Insert the event unless its delivery id is known; return its id or None (duplicate).
+
+        ``ON CONFLICT DO NOTHING`` on the unique index: a concurrent duplicate waits for the
+        first insert's transaction and then does nothing.
+        """
+        event_type = payload.get("type") if isinstance(payload, dict) else None
+        self.env.cr.execute(
+            """
+            INSERT INTO ihub_webhook_event
+                   (integration_id, company_id, delivery_id, event_type, received_at, headers,
+                    payload_raw, payload, state, attempts, next_attempt_at,
+                    create_uid, create_date, write_uid, write_date)
+            SELECT id, company_id, %(delivery)s, %(type)s, now() AT TIME ZONE 'UTC', %(headers)s,
+                   %(raw)s, %(payload)s, 'received', 0, now() AT TIME ZONE 'UTC',
+                   %(uid)s, now() AT TIME ZONE 'UTC', %(uid)s, now() AT TIME ZONE 'UTC'
+              FROM ihub_integration WHERE id = %(integration)s
+            ON CONFLICT (integration_id, delivery_id) DO NOTHING
+            RETURNING id
+            """,
+            {
+                "integration": integration_id,
+                "delivery": delivery_id,
+                "type": str(event_type)[:200] if event_type is not None else None,
+                "headers": json.dumps(headers, ensure_ascii=False),
+                "raw": body.decode("utf-8", "replace"),
+                "payload": json.dumps(payload),
+                "uid": self.env.uid,
+            },
+        )
+        row = self.env.cr.fetchone()
+        return row[0] if row else None
+
+    # ---- Processing (the "webhook" lane of the runs engine)
+
+    @api.model
+    def _ihub_process_lane(self, job, sub):
+        """Hand the due events of ``job``'s integration to ``sub.hook``, oldest first.
+
+        Each event is handled in a savepoint and committed with its outcome (through the
+        run's progress API); a failure is retried with backoff, the last one leaves a dead
+        letter. When the run ends with events waiting for a later attempt, the next batch
+        is queued for then.
+        """
+        integration = job.integration_id
+        max_attempts = self._ihub_max_attempts()
+        handled = self.browse()
+        while True:
+            events = self._ihub_due(integration.id, exclude=handled.ids)
+            if not events:
+                break
+            for event in events:
+                handled |= event
+                event._ihub_process_one(job, sub, max_attempts)
+        self._ihub_queue_next(integration.id)
+
+    @api.model
+    def _ihub_due(self, integration_id, exclude=()):
+        return self.search(
+            [
+                ("integration_id", "=", integration_id),
+                ("state", "in", ("received", "processing", "failed")),
+                ("next_attempt_at", "<=", fields.Datetime.now()),
+                ("id", "not in", list(exclude)),
+            ],
+            order="id",
+            limit=BATCH,
+        )
+
+    def _ihub_process_one(self, job, sub, max_attempts):
+        self.ensure_one()
+        self.write({"state": "processing", "job_id": job.id, "attempts": self.attempts + 1})
+        try:
+            with self.env.cr.savepoint():
+                sub.hook(self.with_env(sub.env))
+        except Exception as error:
+            message = str(error) or type(error).__name__
+            details = traceback.format_exc()
+            if self.attempts >= max_attempts:
+                self.write({"state": "dead", "error": details, "next_attempt_at": False})
+                sub.super_id._ihub_event(
+                    "error",
+                    _(
+                        "Webhook %(delivery)s failed %(attempts)s time(s) and is now a dead "
+                        "letter: %(error)s",
+                        delivery=self.delivery_id,
+                        attempts=self.attempts,
+                        error=message,
+                    ),
+                    details,
+                    self,
+                    sub.super_id,
+                    job=job,
+                )
+            else:
+                wait = webhooks.event_retry_delay(self.attempts)
+                self.write(
+                    {
+                        "state": "failed",
+                        "error": details,
+                        "next_attempt_at": fields.Datetime.now() + timedelta(seconds=wait),
+                    }
+                )
+            job.add_counts(processed=1, failed=1)
+        else:
+            self.write(
+                {
+                    "state": "done",
+                    "error": False,
+                    "processed_at": fields.Datetime.now(),
+                    "next_attempt_at": False,
+                }
+            )
+            job.add_counts(processed=1, succeeded=1)
+        job.commit_progress(checkpoint=self.id)
+
+    @api.model
+    def _ihub_queue_next(self, integration_id):
+        """Queue the lane's next job for the earliest event waiting for a later attempt."""
+        waiting = self.search(
+            [
+                ("integration_id", "=", integration_id),
+                ("state", "in", ("received", "processing", "failed")),
+            ],
+            order="next_attempt_at",
+            limit=1,
+        )
+        if waiting:
+            self.env["ihub.job"]._ihub_ensure_lane_job(
+                integration_id, "webhook", eta=waiting.next_attempt_at
+            )
+
+    @api.model
+    def _ihub_max_attempts(self):
+        value = self.env["ir.config_parameter"].sudo().get_param(ATTEMPTS_PARAM)
+        return max(1, int(value or webhooks.DEFAULT_EVENT_ATTEMPTS))
+
+    # ---- Replay
+
+    def action_replay(self):
+        """Process these events again (dead letters, failed or done ones), as soon as possible.
+
+        Public: the form's and list's Replay buttons and the REST API call it. iHub users may
+        replay the events of integrations they can operate.
+        """
+        self.integration_id._check_can_operate()
+        if any(event.purged for event in self):
+            raise UserError(_("The payload of a purged webhook is gone: it cannot be replayed."))
+        if any(event.state == "processing" for event in self):
+            raise UserError(_("A webhook being processed cannot be replayed now."))
+        events = self.sudo()
+        events.write(
+            {
+                "state": "received",
+                "attempts": 0,
+                "error": False,
+                "next_attempt_at": fields.Datetime.now(),
+            }
+        )
+        Job = self.env["ihub.job"].sudo()
+        for integration in events.integration_id:
+            Job._ihub_ensure_lane_job(integration.id, "webhook")
+        return True
+
+    # ---- Safety net and retention (crons)
+
+    @api.model
+    def _cron_sweep(self):
+        """Queue a lane job for integrations with due events and none queued (a worker died
+        between an event's commit and its job)."""
+        self.env.cr.execute(
+            """
+            SELECT DISTINCT e.integration_id
+              FROM ihub_webhook_event e
+             WHERE e.state IN ('received', 'processing', 'failed')
+               AND e.next_attempt_at <= now() AT TIME ZONE 'UTC'
+               AND NOT EXISTS (
+                    SELECT 1 FROM ihub_job j
+                     WHERE j.integration_id = e.integration_id AND j.lane = 'webhook'
+                       AND j.state IN ('pending', 'running'))
+            """
+        )
+        for (integration_id,) in self.env.cr.fetchall():
+            self.env["ihub.job"].sudo()._ihub_ensure_lane_job(integration_id, "webhook")
+
+    @api.model
+    def _cron_purge(self, batch_size=5000):
+        """Purge the payloads of processed events after their retention (default 30 days),
+        then delete the tombstones left at least 7 days later."""
+        params = self.env["ir.config_parameter"].sudo()
+        days = int(params.get_param(RETENTION_PARAM, 30) or 0)
+        tombstone_days = max(MIN_TOMBSTONE_DAYS, int(params.get_param(TOMBSTONE_PARAM, 0) or 0))
+        now = fields.Datetime.now()
+        purged = deleted = 0
+        if days > 0:
+            Event = self.sudo()
+            while True:
+                batch = Event.search(
+                    [
+                        ("purged", "=", False),
+                        ("state", "in", ("done", "dead")),
+                        ("received_at", "<", now - timedelta(days=days)),
+                    ],
+                    limit=batch_size,
+                )
+                if not batch:
+                    break
+                batch.write(
+                    {
+                        "purged": True,
+                        "payload": False,
+                        "payload_raw": False,
+                        "headers": False,
+                        "error": False,
+                    }
+                )
+                purged += len(batch)
+                self.env["ihub.job"]._commit()
+            while True:
+                batch = Event.search(
+                    [
+                        ("purged", "=", True),
+                        ("write_date", "<", now - timedelta(days=tombstone_days)),
+                    ],
+                    limit=batch_size,
+                )
+                if not batch:
+                    break
+                batch.unlink()
+                deleted += len(batch)
+                self.env["ihub.job"]._commit()
+        return purged, deleted

@@ -1,0 +1,167 @@
+"""Standard Webhooks signatures against the reference ``standardwebhooks`` library (no database)."""
+
+import base64
+import hashlib
+import hmac
+import json
+import random
+from datetime import datetime, timedelta, timezone
+
+from standardwebhooks import Webhook, WebhookVerificationError
+
+from odoo.tests import BaseCase
+
+from odoo.addons.ihub.lib import webhook_signature as ws
+from odoo.addons.ihub.lib import webhooks
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+OTHER = "whsec_" + base64.b64encode(b"another secret of 32 bytes long!").decode()
+NOW = 1_700_000_000
+BODY = b'{"type":"order.created","data":{"id":42,"name":"S\xc3\xb8ren"}}'
+
+
+def reference_headers(secret, msg_id="msg_2Kp", timestamp=NOW, body=BODY):
+    """Headers as the reference library signs them."""
+    signature = Webhook(secret).sign(
+        msg_id, datetime.fromtimestamp(timestamp, tz=timezone.utc), body.decode()
+    )
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signature,
+    }
+
+
+class TestWebhookSignature(BaseCase):
+    def assertRefused(self, code, headers, body=BODY, secrets=(SECRET,), now=NOW):
+        with self.assertRaises(ws.SignatureError) as caught:
+            ws.verify(list(secrets), headers, body, now=now)
+        self.assertEqual(caught.exception.code, code)
+
+    def test_reference_signature_verifies(self):
+        self.assertEqual(ws.verify([SECRET], reference_headers(SECRET), BODY, now=NOW), "msg_2Kp")
+        # Header names are case-insensitive (WSGI gives them capitalised).
+        headers = {k.title(): v for k, v in reference_headers(SECRET).items()}
+        self.assertEqual(ws.verify(SECRET, headers, BODY, now=NOW), "msg_2Kp")
+
+    def test_our_signature_verifies_with_reference(self):
+        headers = ws.sign_headers(SECRET, "msg_ours", BODY)
+        self.assertEqual(
+            Webhook(SECRET).verify(BODY, headers),
+            {"type": "order.created", "data": {"id": 42, "name": "Søren"}},
+        )
+        self.assertEqual(
+            ws.sign(SECRET, "msg_2Kp", NOW, BODY),
+            reference_headers(SECRET)["webhook-signature"],
+        )
+
+    def test_tampered_body_and_wrong_secret(self):
+        headers = reference_headers(SECRET)
+        self.assertRefused("bad_signature", headers, body=BODY.replace(b"42", b"43"))
+        self.assertRefused("bad_signature", headers, secrets=[OTHER])
+        # The id and the timestamp are signed too.
+        self.assertRefused("bad_signature", {**headers, "webhook-id": "msg_other"})
+        self.assertRefused("bad_signature", {**headers, "webhook-timestamp": str(NOW + 1)})
+
+    def test_rotation(self):
+        # The receiver holds the old and the new secret: either signature is accepted.
+        self.assertTrue(ws.verify([OTHER, SECRET], reference_headers(SECRET), BODY, now=NOW))
+        self.assertTrue(ws.verify([OTHER, SECRET], reference_headers(OTHER), BODY, now=NOW))
+        # The sender signs with both: the receiver holding only one accepts it.
+        both = ws.sign_headers([SECRET, OTHER], "msg_rot", BODY, timestamp=NOW)
+        self.assertEqual(len(both["webhook-signature"].split()), 2)
+        self.assertEqual(ws.verify([OTHER], both, BODY, now=NOW), "msg_rot")
+        Webhook(OTHER).verify(BODY, ws.sign_headers([SECRET, OTHER], "msg_rot", BODY))
+        # Unknown versions are skipped, not fatal.
+        mixed = {**both, "webhook-signature": "v1a,AAAA " + both["webhook-signature"]}
+        self.assertEqual(ws.verify([SECRET], mixed, BODY, now=NOW), "msg_rot")
+
+    def test_timestamp_tolerance(self):
+        headers = reference_headers(SECRET)
+        self.assertTrue(ws.verify([SECRET], headers, BODY, now=NOW + 299))
+        self.assertTrue(ws.verify([SECRET], headers, BODY, now=NOW - 299))
+        self.assertRefused("stale_timestamp", headers, now=NOW + 301)
+        self.assertRefused("future_timestamp", headers, now=NOW - 301)
+        # The reference library refuses the same stale message.
+        with self.assertRaises(WebhookVerificationError):
+            Webhook(SECRET).verify(BODY, headers)
+
+    def test_missing_and_malformed_headers(self):
+        headers = reference_headers(SECRET)
+        for name in headers:
+            self.assertRefused("missing_headers", {k: v for k, v in headers.items() if k != name})
+            self.assertRefused("missing_headers", {**headers, name: ""})
+        for stamp in ("abc", "1.5e9", "-1", "99999999999999999999", " ", "1700000000.5"):
+            self.assertRefused("bad_timestamp", {**headers, "webhook-timestamp": stamp})
+        for signature in ("v1", "v1,", "v1,%%%", "garbage", "v2,abc", ",,,", "v1," + "A" * 5000):
+            self.assertRefused("bad_signature", {**headers, "webhook-signature": signature})
+        self.assertRefused("missing_headers", {**headers, "webhook-id": "x" * 300})
+        self.assertRefused("missing_headers", {**headers, "webhook-id": "a\nb"})
+        # A malformed secret is skipped; none left is its own error.
+        self.assertRefused("no_secret", headers, secrets=["whsec_%%%"])
+        self.assertRefused("no_secret", headers, secrets=[])
+
+    def test_generated_secret(self):
+        secret = ws.generate_secret()
+        self.assertTrue(secret.startswith("whsec_"))
+        self.assertEqual(len(ws.secret_key(secret)), 32)
+        self.assertNotEqual(secret, ws.generate_secret())
+        # The reference library accepts our secrets.
+        Webhook(secret).verify(BODY, ws.sign_headers(secret, "msg_gen", BODY))
+        with self.assertRaises(ValueError):
+            ws.secret_key("whsec_")
+
+    def test_single_hmac_header_schemes(self):
+        digest = hmac.new(b"gh-secret", BODY, hashlib.sha256)
+        self.assertTrue(
+            ws.verify_hmac_header(
+                "gh-secret", BODY, "sha256=" + digest.hexdigest(), prefix="sha256="
+            )
+        )
+        shopify = base64.b64encode(digest.digest()).decode()
+        self.assertTrue(ws.verify_hmac_header("gh-secret", BODY, shopify, encoding="base64"))
+        for value in ("sha256=00", digest.hexdigest(), "", None):
+            with self.assertRaises(ws.SignatureError):
+                ws.verify_hmac_header("gh-secret", BODY, value, prefix="sha256=")
+
+
+class TestWebhookSchedules(BaseCase):
+    def test_delivery_schedule_reaches_72_hours_in_12_attempts(self):
+        offsets = webhooks.delivery_schedule()
+        self.assertEqual(len(offsets), 11)  # retries after the first attempt
+        self.assertAlmostEqual(offsets[-1], 72 * 3600, delta=1)
+        self.assertEqual(offsets, sorted(offsets))
+        self.assertLess(offsets[0], 60)
+        gaps = [b - a for a, b in zip([0.0, *offsets], offsets, strict=False)]
+        self.assertEqual(gaps, sorted(gaps))
+        # Jitter stays within ±10 % of the gap; the last attempt has no successor.
+        rng = random.Random(4)
+        for attempt in range(1, 12):
+            delay = webhooks.delivery_retry_delay(attempt, rng=rng)
+            self.assertAlmostEqual(delay, gaps[attempt - 1], delta=gaps[attempt - 1] * 0.1 + 1)
+        self.assertIsNone(webhooks.delivery_retry_delay(12))
+        self.assertEqual(len(webhooks.delivery_schedule(20, 96)), 19)
+
+    def test_retry_after_and_admission(self):
+        self.assertEqual(webhooks.retry_after_seconds("120"), 120.0)
+        self.assertEqual(
+            webhooks.retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412480 - 60),
+            60.0,
+        )
+        self.assertIsNone(webhooks.retry_after_seconds("soon"))
+        now = datetime(2026, 1, 1)
+        tat = None
+        for _ in range(3):  # a burst of the limit is admitted
+            wait, tat = webhooks.admit(tat, now, 3, 60.0)
+            self.assertEqual(wait, 0)
+        wait, same = webhooks.admit(tat, now, 3, 60.0)
+        self.assertEqual((wait, same), (20.0, tat))
+        wait, _tat = webhooks.admit(tat, now + timedelta(seconds=20), 3, 60.0)
+        self.assertEqual(wait, 0)
+
+    def test_kill_point_only_when_named(self):
+        # Not switched on: returns (switched on, it would SIGKILL this process).
+        webhooks.kill_point("after_commit", environ={webhooks.KILL_ENV: "before_commit"})
+        webhooks.kill_point("after_commit", environ={})
+        body = json.loads(webhooks.error_body("not_found", "Unknown"))
+        self.assertEqual(body, {"error": {"code": "not_found", "message": "Unknown"}})

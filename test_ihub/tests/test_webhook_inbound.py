@@ -1,0 +1,388 @@
+"""Pushes to /ihub/hook/<token> over real HTTP (Odoo's test server on loopback), signed by the
+reference ``standardwebhooks`` library; processing through the runs engine."""
+
+import json
+from datetime import datetime, timedelta, timezone
+
+from standardwebhooks import Webhook
+
+from odoo import Command
+from odoo.exceptions import AccessError
+from odoo.tests import HttpCase, new_test_user, tagged
+
+from odoo.addons.ihub.lib import journal
+from odoo.addons.ihub.tests.common import run_due_jobs
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+OLD_SECRET = "whsec_b2xkIHNlY3JldCBvZiB0aGlydHktdHdvIGJ5dGVzIQ=="
+
+
+def signed(body, msg_id, secret=SECRET, at=None):
+    at = at or datetime.now(tz=timezone.utc)
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": Webhook(secret).sign(msg_id, at, body),
+        "Content-Type": "application/json",
+    }
+
+
+@tagged("post_install", "-at_install")
+class WebhookCase(HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.addClassCleanup(journal.forget, cls.cr)
+        company = cls.env.company
+        cls.other_company = cls.env["res.company"].create({"name": "Webhook Other Co"})
+        cls.ihub_user = new_test_user(
+            cls.env, login="wh_user", groups="ihub.group_ihub_user", company_id=company.id
+        )
+        cls.manager = new_test_user(
+            cls.env,
+            login="wh_manager",
+            groups="ihub.group_ihub_manager",
+            company_id=company.id,
+            company_ids=[Command.set([company.id, cls.other_company.id])],
+        )
+        cls.sub = (
+            cls.env["ihub.integration.test.webhook"]
+            .with_user(cls.manager)
+            .create({"name": "Shop pushes", "user_id": cls.ihub_user.id})
+        )
+        cls.integration = cls.sub.super_id
+        cls.env["ihub.credential"].with_user(cls.manager).create(
+            {
+                "integration_id": cls.integration.id,
+                "kind": "hmac",
+                "name": "Signing",
+                "secret": SECRET,
+            }
+        )
+        cls.integration.with_user(cls.manager).action_start()
+        cls.path = cls.integration.sudo().webhook_url.split("/ihub/hook/")[1]
+
+    def setUp(self):
+        super().setUp()
+        self.addCleanup(journal.forget, self.env.cr)
+
+    def push(
+        self, payload=None, msg_id="msg_1", headers=None, body=None, method="POST", token=None
+    ):
+        body = body if body is not None else json.dumps(payload or {"type": "order.created"})
+        headers = signed(body, msg_id) if headers is None else headers
+        return self.opener.request(
+            method,
+            self.base_url() + "/ihub/hook/" + (token or self.path),
+            data=body.encode() if isinstance(body, str) else body,
+            headers=headers,
+            timeout=30,
+        )
+
+    def events(self):
+        return self.env["ihub.webhook.event"].search(
+            [("integration_id", "=", self.integration.id)], order="id"
+        )
+
+    def counter(self, code, integration=None):
+        integration = self.integration if integration is None else integration
+        row = self.env["ihub.webhook.counter"].search(
+            [("integration_id", "=", integration.id or False), ("code", "=", code)]
+        )
+        return row.count
+
+    def assertError(self, response, status, code):
+        self.assertEqual(response.status_code, status, response.text)
+        self.assertEqual(response.headers["Content-Type"], "application/json")
+        error = response.json()["error"]
+        self.assertEqual(error["code"], code)
+        self.assertTrue(error["message"])
+
+
+class TestWebhookInbound(WebhookCase):
+    def test_push_is_stored_then_processed_by_hook_as_run_user(self):
+        responses = [self.push({"type": "order.created", "n": i}, f"msg_{i}") for i in range(3)]
+        self.assertEqual([r.status_code for r in responses], [202, 202, 202])
+        events = self.events()
+        self.assertEqual(events.mapped("state"), ["received"] * 3)
+        self.assertEqual(events.mapped("delivery_id"), ["msg_0", "msg_1", "msg_2"])
+        self.assertEqual(events[0].payload, {"type": "order.created", "n": 0})
+        self.assertEqual(events[0].event_type, "order.created")
+        stored_headers = json.loads(events[0].headers)
+        self.assertEqual(stored_headers["Webhook-Signature"], "***")
+        # One job for the batch, in its own lane, not a run of the schedule.
+        jobs = self.env["ihub.job"].search([("integration_id", "=", self.integration.id)])
+        self.assertEqual(len(jobs), 1)
+        self.assertEqual((jobs.lane, jobs.trigger, jobs.state), ("webhook", "webhook", "pending"))
+        run_due_jobs(self.env)
+        self.assertEqual(jobs.state, "done")
+        self.assertEqual(jobs.processed_count, 3)
+        self.assertEqual(events.mapped("state"), ["done"] * 3)
+        self.assertEqual(events.job_id, jobs)
+        calls = self.sub.hook_calls.splitlines()
+        run_user = self.integration.sudo()._effective_run_user()
+        self.assertEqual(calls, [f"msg_{i}|order.created|{run_user.id}" for i in range(3)])
+
+    def test_duplicate_delivery_is_answered_and_not_stored(self):
+        self.assertEqual(self.push(msg_id="dup").status_code, 202)
+        again = self.push({"type": "other"}, msg_id="dup")
+        self.assertEqual(again.status_code, 200)
+        self.assertEqual(again.json(), {"status": "duplicate"})
+        self.assertEqual(len(self.events()), 1)
+        self.assertEqual(self.counter("duplicate"), 1)
+        run_due_jobs(self.env)
+        self.assertEqual(len(self.sub.hook_calls.splitlines()), 1)
+
+    def test_signature_refusals_store_nothing(self):
+        body = json.dumps({"type": "x"})
+        good = signed(body, "msg_sig")
+        cases = [
+            ({k: v for k, v in good.items() if k != "webhook-signature"}, "invalid_signature"),
+            ({**good, "webhook-signature": "v1,AAAA"}, "invalid_signature"),
+            ({**good, "webhook-signature": "garbage,%%%"}, "invalid_signature"),
+            (signed(body, "msg_sig", secret=OLD_SECRET), "invalid_signature"),
+            (
+                signed(body, "msg_sig", at=datetime.now(tz=timezone.utc) - timedelta(minutes=6)),
+                "invalid_timestamp",
+            ),
+            (
+                signed(body, "msg_sig", at=datetime.now(tz=timezone.utc) + timedelta(minutes=6)),
+                "invalid_timestamp",
+            ),
+            ({**good, "webhook-timestamp": "soon"}, "invalid_timestamp"),
+        ]
+        for headers, code in cases:
+            self.assertError(self.push(body=body, headers=headers), 401, code)
+        # A tampered body with the right headers.
+        self.assertError(self.push(body=body + " ", headers=good), 401, "invalid_signature")
+        self.assertFalse(self.events())
+        self.assertEqual(self.counter("unauthorized"), 5)
+        self.assertEqual(self.counter("stale_timestamp"), 3)
+
+    def test_secret_rotation(self):
+        old = (
+            self.env["ihub.credential"]
+            .with_user(self.manager)
+            .create(
+                {
+                    "integration_id": self.integration.id,
+                    "kind": "hmac",
+                    "name": "Old signing",
+                    "secret": OLD_SECRET,
+                }
+            )
+        )
+        body = json.dumps({"type": "x"})
+        self.assertEqual(
+            self.push(body=body, headers=signed(body, "a", OLD_SECRET)).status_code, 202
+        )
+        self.assertEqual(self.push(body=body, headers=signed(body, "b")).status_code, 202)
+        old.active = False
+        self.assertError(
+            self.push(body=body, headers=signed(body, "c", OLD_SECRET)), 401, "invalid_signature"
+        )
+
+    def test_malformed_json_after_verification(self):
+        self.assertError(self.push(body="{not json"), 400, "malformed_json")
+        self.assertFalse(self.events())
+        self.assertEqual(self.counter("bad_request"), 1)
+
+    def test_unknown_and_rotated_token(self):
+        self.assertError(self.push(token="nope"), 404, "not_found")
+        self.assertEqual(self.counter("not_found", self.env["ihub.integration"]), 1)
+        old_path = self.path
+        self.integration.with_user(self.manager).action_rotate_webhook_token()
+        self.assertError(self.push(token=old_path), 404, "not_found")
+        self.assertEqual(self.counter("not_found"), 1)
+        new_path = self.integration.sudo().webhook_token
+        self.assertNotEqual(new_path, old_path)
+        self.assertEqual(self.push(token=new_path).status_code, 202)
+
+    def test_wrong_method_and_handshake(self):
+        response = self.push(method="PUT")
+        self.assertError(response, 405, "method_not_allowed")
+        self.assertEqual(response.headers["Allow"], "POST")
+        self.assertError(self.push(method="GET", body=""), 405, "method_not_allowed")
+        # The type's synchronous handshake answers a URL check, apart from hook.
+        response = self.opener.get(
+            f"{self.base_url()}/ihub/hook/{self.path}?challenge=c-42", timeout=30
+        )
+        self.assertEqual((response.status_code, response.text), (200, "c-42"))
+        self.assertFalse(self.events())
+
+    def test_body_over_the_limit(self):
+        self.env["ir.config_parameter"].sudo().set_param("ihub.webhook_max_body_bytes", "100")
+        big = json.dumps({"type": "x", "pad": "y" * 200})
+        self.assertError(self.push(body=big), 413, "payload_too_large")
+        # Without a Content-Length (chunked), it is cut after the limit.
+        chunks = iter([big[:50].encode(), big[50:].encode()])
+        response = self.opener.post(
+            f"{self.base_url()}/ihub/hook/{self.path}",
+            data=chunks,
+            headers=signed(big, "chunked"),
+            timeout=30,
+        )
+        self.assertError(response, 413, "payload_too_large")
+        self.assertFalse(self.events())
+        self.assertEqual(self.counter("payload_too_large"), 2)
+
+    def test_stopped_integration_answers_503(self):
+        self.integration.with_user(self.ihub_user).action_stop()
+        response = self.push()
+        self.assertError(response, 503, "unavailable")
+        self.assertTrue(int(response.headers["Retry-After"]) > 0)
+        self.assertFalse(self.events())
+        self.integration.with_user(self.ihub_user).action_start()
+        self.assertEqual(self.push().status_code, 202)
+
+    def test_rate_limit_per_token(self):
+        self.env["ir.config_parameter"].sudo().set_param("ihub.webhook_rate_limit_per_minute", "2")
+        self.assertEqual(self.push(msg_id="r1").status_code, 202)
+        self.assertEqual(self.push(msg_id="r2").status_code, 202)
+        response = self.push(msg_id="r3")
+        self.assertError(response, 429, "rate_limited")
+        self.assertTrue(int(response.headers["Retry-After"]) >= 1)
+        self.assertEqual(len(self.events()), 2)
+
+    def test_failures_retry_then_dead_letter_then_replay(self):
+        self.env["ir.config_parameter"].sudo().set_param("ihub.webhook_event_attempts", "2")
+        self.sub.sudo().fail_hook = True
+        self.push(msg_id="fragile")
+        run_due_jobs(self.env)
+        event = self.events()
+        self.assertEqual((event.state, event.attempts), ("failed", 1))
+        self.assertIn("refused fragile", event.error)
+        self.assertGreater(event.next_attempt_at, datetime.now() + timedelta(seconds=30))
+        # The next attempt is queued for then.
+        waiting = self.env["ihub.job"].search(
+            [("integration_id", "=", self.integration.id), ("state", "=", "pending")]
+        )
+        self.assertEqual(waiting.eta, event.next_attempt_at)
+        event.sudo().next_attempt_at = datetime.now() - timedelta(seconds=1)
+        waiting.sudo().eta = False
+        run_due_jobs(self.env)
+        self.assertEqual((event.state, event.attempts), ("dead", 2))
+        self.assertEqual(self.integration.webhook_dead_count, 1)
+        logged = self.env["ihub.log"].search([("integration_id", "=", self.integration.id)])
+        self.assertTrue(any("dead letter" in s for s in logged.mapped("summary")))
+        # The cause is fixed; an iHub user replays it from the Dead Letters list.
+        self.sub.sudo().fail_hook = False
+        dead = (
+            self.env["ihub.webhook.event"]
+            .with_user(self.ihub_user)
+            .search([("state", "=", "dead")])
+        )
+        self.assertEqual(dead, event)
+        dead.action_replay()
+        run_due_jobs(self.env)
+        self.assertEqual((event.state, event.attempts), ("done", 1))
+        self.assertEqual(
+            self.sub.hook_calls.splitlines(),
+            [f"fragile|order.created|{self.integration.sudo()._effective_run_user().id}"],
+        )
+
+    def test_bulk_replay_and_access(self):
+        for i in range(3):
+            self.push(msg_id=f"b{i}")
+        run_due_jobs(self.env)
+        events = self.events()
+        self.assertEqual(events.mapped("state"), ["done"] * 3)
+        outsider = new_test_user(self.env, login="wh_outsider", groups="base.group_user")
+        with self.assertRaises(AccessError):
+            events.with_user(outsider).action_replay()
+        events.with_user(self.ihub_user).action_replay()
+        self.assertEqual(events.mapped("state"), ["received"] * 3)
+        run_due_jobs(self.env)
+        self.assertEqual(len(self.sub.hook_calls.splitlines()), 6)
+
+    def test_hook_is_not_callable_from_outside(self):
+        self.push(msg_id="guarded")
+        event = self.events()
+        with self.assertRaises(AccessError):
+            self.sub.with_user(self.manager).hook(event)
+        response = self.url_open(
+            "/web/dataset/call_kw",
+            data=json.dumps(
+                {
+                    "jsonrpc": "2.0",
+                    "method": "call",
+                    "params": {
+                        "model": "ihub.integration.test.webhook",
+                        "method": "hook",
+                        "args": [[self.sub.id], event.id],
+                        "kwargs": {},
+                    },
+                }
+            ),
+            headers={"Content-Type": "application/json"},
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("error", response.json())
+        self.assertFalse(self.sub.hook_calls)
+
+    def test_webhook_lane_does_not_wait_for_a_running_run(self):
+        Job = self.env["ihub.job"].sudo()
+        long_run = Job._enqueue(self.integration, "manual")
+        claimed = Job._claim_next(self.integration)
+        self.addCleanup(Job._release_unstarted, claimed)
+        self.assertEqual((claimed, claimed.state), (long_run, "running"))
+        self.push(msg_id="beside")
+        run_due_jobs(self.env)
+        self.assertEqual(self.events().state, "done")
+        self.assertEqual(long_run.state, "running")
+
+    def test_purge_keeps_tombstones_of_delivery_ids(self):
+        self.push(msg_id="old")
+        run_due_jobs(self.env)
+        event = self.events()
+        self.env.cr.execute(
+            "UPDATE ihub_webhook_event SET received_at = %s WHERE id = %s",
+            [datetime.now() - timedelta(days=31), event.id],
+        )
+        self.env.invalidate_all()
+        self.env["ihub.webhook.event"]._cron_purge()
+        self.assertTrue(event.exists())
+        self.assertTrue(event.purged)
+        self.assertFalse(event.payload_raw)
+        # A late redelivery is still recognised.
+        self.assertEqual(self.push(msg_id="old").status_code, 200)
+        self.env.cr.execute(
+            "UPDATE ihub_webhook_event SET write_date = %s WHERE id = %s",
+            [datetime.now() - timedelta(days=6), event.id],
+        )
+        self.env["ihub.webhook.event"]._cron_purge()
+        self.assertTrue(event.exists(), "tombstones stay at least 7 days")
+        self.env.cr.execute(
+            "UPDATE ihub_webhook_event SET write_date = %s WHERE id = %s",
+            [datetime.now() - timedelta(days=8), event.id],
+        )
+        self.env["ihub.webhook.event"]._cron_purge()
+        self.assertFalse(event.exists())
+
+    def test_company_visibility_follows_the_integration(self):
+        self.push(msg_id="co")
+        other_user = new_test_user(
+            self.env,
+            login="wh_other_co",
+            groups="ihub.group_ihub_user",
+            company_id=self.other_company.id,
+            company_ids=[Command.set([self.other_company.id])],
+        )
+        Event = self.env["ihub.webhook.event"]
+        self.assertEqual(
+            len(Event.with_user(self.ihub_user).search([("delivery_id", "=", "co")])), 1
+        )
+        self.assertFalse(Event.with_user(other_user).search([("delivery_id", "=", "co")]))
+
+    def test_url_and_secret_generation(self):
+        integration = self.integration.with_user(self.manager)
+        self.assertTrue(integration.webhook_url.endswith("/ihub/hook/" + self.path))
+        self.assertGreaterEqual(len(self.path), 40)
+        action = integration.action_generate_webhook_secret()
+        shown = integration.with_context(**action["context"]).webhook_secret_shown
+        self.assertTrue(shown.startswith("whsec_"))
+        self.assertFalse(integration.webhook_secret_shown, "shown once only")
+        body = json.dumps({"type": "x"})
+        self.assertEqual(self.push(body=body, headers=signed(body, "new", shown)).status_code, 202)
+        with self.assertRaises(AccessError):
+            self.integration.with_user(self.ihub_user).action_rotate_webhook_token()
