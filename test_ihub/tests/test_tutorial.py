@@ -31,6 +31,16 @@ case "$1" in
 esac
 """
 
+# After step 3: the scheduler's turn, as Odoo's cron thread would take it, then iHub's runner.
+SCHEDULER_TURN = """
+shop = env["ihub.integration.shop_customers"].search([("name", "=", "Contacts count")])
+shop.cron_id.method_direct_trigger()
+env["ihub.job"]._cron_run_due_jobs()
+env.cr.commit()
+scheduled = shop.job_ids.filtered(lambda job: job.trigger == "scheduled")
+print("IHUB-SCHEDULED", *scheduled.mapped("state"))
+"""
+
 
 def blocks():
     """(language, info, body) of each fenced block of the tutorial, in order."""
@@ -94,6 +104,17 @@ class TestTutorial(BaseCase):
                 self.assertEqual(result.returncode, 0, f"{body}\n{log[-3000:]}")
                 self.assertNotIn(" ERROR ", log, log[-3000:])
                 output += log
+                if "schedule.py" in body:
+                    result = subprocess.run(
+                        ["odoo-bin", "shell", "-d", database],
+                        input=SCHEDULER_TURN,
+                        env=env,
+                        capture_output=True,
+                        text=True,
+                        timeout=600,
+                        check=False,
+                    )
+                    self.assertIn("IHUB-SCHEDULED done\n", result.stdout, result.stderr[-3000:])
             elif info.startswith("excerpt:"):
                 quoted = (self.addons / info.removeprefix("excerpt:")).read_text()
                 self.assertIn(body, quoted, "the tutorial quotes what the scaffold makes")
