@@ -14,7 +14,7 @@ from odoo.tests import tagged
 
 from .api_common import API, ApiCase
 
-EXAMPLES_PER_OPERATION = 10
+EXAMPLES_PER_OPERATION = 8
 CHECKS = [
     schemathesis.checks.not_a_server_error,
     openapi_checks.status_code_conformance,
