@@ -17,7 +17,7 @@ class IHubJob(models.Model):
 
     _inherit = "ihub.job"
 
-    timeline = fields.Html(compute="_compute_timeline", sanitize=False)
+    timeline = fields.Html(compute="_compute_timeline")
 
     @api.depends("state", "queued_at", "started_at", "ended_at", "heartbeat_at")
     def _compute_timeline(self):
@@ -56,7 +56,7 @@ class IHubJob(models.Model):
         # Times in the reader's time zone, like the date fields around it.
         rows = Markup("").join(
             Markup(
-                '<li class="d-flex gap-2 mb-1"><i class="fa fa-fw mt-1 %s" aria-hidden="true"/>'
+                '<li class="d-flex gap-2 mb-1"><i class="fa fa-fw mt-1 %s"></i>'
                 '<span class="text-muted text-nowrap">%s</span>'
                 '<span class="text-break">%s</span></li>'
             )

@@ -205,7 +205,7 @@ class TestIntegration(IHubCase):
             {"name": "G", "company_id": False}
         )
         action = global_sub.super_id.with_user(self.ihub_user).action_run_manually()
-        self.assertEqual(action["tag"], "display_notification")
+        self.assertEqual(action["tag"], "ihub_run_queued")  # a notice linking to the runs
         self.run_due_jobs()
         self.assertIn("global run None", global_sub.log_ids.summary)
 

@@ -247,3 +247,19 @@ class TestStaleAlert(IHubCase):
         self.integration.with_user(self.manager).action_stop()
         self.env["ihub.integration"]._cron_check_stale()
         self.assertFalse(self.alerts())
+
+
+class TestRunTimeline(IHubCase):
+    def test_timeline_in_the_readers_time_zone(self):
+        sub = self.create_test_integration(name="Timeline", company_id=self.company.id)
+        job = sub.super_id._run_manually(None, fields.Datetime.now())
+        self.run_due_jobs()
+        self.ihub_user.tz = "Asia/Tokyo"  # UTC+9, no daylight saving time
+        timeline = job.with_user(self.ihub_user).timeline
+        for text in ("Queued", "Started", "test run", "Ended: Done"):
+            self.assertIn(text, timeline)
+        started_tokyo = job.started_at + timedelta(hours=9)
+        # English (the test users' language): "9:12:51 PM".
+        hour = int(started_tokyo.strftime("%I"))
+        self.assertIn(f"{hour}:{started_tokyo:%M:%S %p}", timeline)
+        self.assertLess(timeline.index("Queued"), timeline.index("Ended: Done"))
