@@ -126,12 +126,13 @@ class AbstractIntegration(models.AbstractModel):
     hold, so write what only managers may write through the ORM, not ``sudo()``.
 
     **Guarded contract methods.** Odoo lets any logged-in user call a model's public methods
-    over RPC. iHub therefore wraps ``run_from_to`` of every sub-model when the registry loads,
-    whatever the override looks like: it only runs when iHub's runner calls it for a running
-    run of that integration (use "Run Manually", or ``odoo.addons.ihub.tests.common`` in
-    tests); ``hook``, ``activate``, ``deactivate`` and ``test_connection`` are wrapped the same
-    way and need an iHub manager with write access. Helpers an author adds should be private
-    (``_name``) so that they cannot be called from outside at all.
+    over RPC. iHub therefore wraps ``run_from_to`` and ``hook`` of every sub-model when the
+    registry loads, whatever the override looks like: they only run when iHub's runner calls
+    them in a running run of that integration (use "Run Manually" or push a webhook, or
+    ``odoo.addons.ihub.tests.common`` in tests); ``activate``, ``deactivate`` and
+    ``test_connection`` are wrapped too and need an iHub manager with write access. Helpers an
+    author adds should be private (``_name``) so that they cannot be called from outside at
+    all.
 
     **Names to leave alone.** A sub-model field may not reuse the name of a field of the
     integration or one of the class attributes above (``delay``, ``description``, the flags,
@@ -322,7 +323,8 @@ class AbstractIntegration(models.AbstractModel):
             contract.guard_methods(type(self), CONTRACT_GUARDS)
 
     def _ihub_guard_run(self, method):
-        """``run_from_to`` runs only inside iHub's runner, for a run of this integration."""
+        """``run_from_to`` and ``hook`` run only inside iHub's runner, in a run of this
+        integration."""
         for sub in self:
             if not run_progress.executing(sub.super_id.id):
                 raise AccessError(

@@ -97,6 +97,11 @@ class IHubIntegrationWebhook(models.Model):
         integrations._ihub_ensure_webhook_token()
         return integrations
 
+    def action_start(self):
+        # Integrations created before their type accepted webhooks get their URL here.
+        self._with_descendants()._ihub_ensure_webhook_token()
+        return super().action_start()
+
     def _ihub_ensure_webhook_token(self):
         for integration in self.sudo():
             if integration.accepts_webhooks and not integration.webhook_token:

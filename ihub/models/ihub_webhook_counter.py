@@ -1,7 +1,6 @@
 from odoo import fields, models
 
 CODES = [
-    ("accepted", "Accepted"),
     ("duplicate", "Duplicate"),
     ("handshake", "Handshake"),
     ("not_found", "404 Unknown or Rotated Token"),
@@ -16,7 +15,9 @@ CODES = [
 
 
 class IHubWebhookCounter(models.Model):
-    """How many pushes an integration's URL answered, by outcome.
+    """How many pushes an integration's URL refused (or found duplicate), by outcome.
+
+    Accepted pushes are not counted here: each is an ``ihub.webhook.event``.
 
     Counted in a short transaction of its own per request (``_ihub_count``), on rows apart from
     the integration's, so that counting never waits for a run holding the integration. Requests

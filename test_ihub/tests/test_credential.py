@@ -151,7 +151,18 @@ class TestEncryptionAtRest(CredentialCase):
         with encryption_key(old):
             self.credential.invalidate_recordset()
             self.assertEqual(self.credential.with_user(self.manager).secret, SECRET)
-            self.assertEqual(self.env["ihub.credential"]._ihub_reencrypt_all(), 1)
+            # Every clear-text secret is encrypted: this one and those of demo data.
+            clear = (
+                self.env["ihub.credential"]
+                .sudo()
+                .with_context(active_test=False)
+                .search([])
+                .filtered(
+                    lambda c: c.secret_store and not ihub_secrets.is_encrypted(c.secret_store)
+                )
+            )
+            self.assertIn(self.credential, clear)
+            self.assertEqual(self.env["ihub.credential"]._ihub_reencrypt_all(), len(clear))
             under_old = self.stored()
             self.assertTrue(ihub_secrets.is_encrypted(under_old))
         with encryption_key(f"{new},{old}"):

@@ -1,6 +1,8 @@
 """Pushes to /ihub/hook/<token> over real HTTP (Odoo's test server on loopback), signed by the
 reference ``standardwebhooks`` library; processing through the runs engine."""
 
+import hashlib
+import hmac
 import json
 from datetime import datetime, timedelta, timezone
 
@@ -181,6 +183,22 @@ class TestWebhookInbound(WebhookCase):
         self.assertError(
             self.push(body=body, headers=signed(body, "c", OLD_SECRET)), 401, "invalid_signature"
         )
+
+    def test_type_specific_signature_override(self):
+        self.sub.sudo().github_style = True
+        body = json.dumps({"type": "push"})
+        digest = hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
+        headers = {
+            "X-Hub-Signature-256": "sha256=" + digest,
+            "X-GitHub-Delivery": "gh-1",
+            "Content-Type": "application/json",
+        }
+        self.assertEqual(self.push(body=body, headers=headers).status_code, 202)
+        self.assertEqual(self.events().delivery_id, "gh-1")
+        # Standard Webhooks headers no longer pass, a wrong digest neither.
+        self.assertError(self.push(body=body, headers=signed(body, "sw")), 401, "invalid_signature")
+        headers["X-Hub-Signature-256"] = "sha256=" + "0" * 64
+        self.assertError(self.push(body=body, headers=headers), 401, "invalid_signature")
 
     def test_malformed_json_after_verification(self):
         self.assertError(self.push(body="{not json"), 400, "malformed_json")

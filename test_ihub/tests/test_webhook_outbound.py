@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from standardwebhooks import Webhook
 
 from odoo.exceptions import AccessError, ValidationError
+from odoo.modules.neutralize import get_neutralization_queries
 from odoo.tests import new_test_user
 
 from odoo.addons.ihub.tests.common import run_due_jobs
@@ -231,3 +232,17 @@ class TestWebhookOutbound(IHubCase):
         self.assertEqual(
             Webhook(secret).verify(body, headers)["data"]["display_name"], "New secret"
         )
+
+    def test_neutralized_copy_sends_and_accepts_nothing(self):
+        pushed = self.env["ihub.integration.test.webhook"].create({"name": "Pushed"}).super_id
+        self.assertTrue(pushed.sudo().webhook_token)
+        self.Partner.create({"name": "Queued"})
+        self.env.flush_all()
+        for query in get_neutralization_queries(["ihub"]):
+            self.env.cr.execute(query)
+        self.env.invalidate_all()
+        self.assertFalse(pushed.sudo().webhook_token)
+        self.assertFalse(self.subscription.active)
+        self.assertEqual(self.deliveries().state, "dead")
+        run_due_jobs(self.env)
+        self.assertFalse(self.receiver.received)
