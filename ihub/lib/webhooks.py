@@ -10,7 +10,6 @@ import os
 import random
 import signal
 import time
-from datetime import timedelta
 from email.utils import parsedate_to_datetime
 
 from .schedule import retry_delay
@@ -106,17 +105,3 @@ def retry_after_seconds(value, now=None):
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - (now if now is not None else time.time()))
-
-
-def admit(tat, now, limit, period):
-    """Whether one more request fits ``limit`` per ``period`` seconds (a cell rate algorithm
-    with a burst of ``limit``): ``(0, new_tat)`` when admitted, else ``(seconds to wait, tat)``.
-
-    ``tat`` is the theoretical arrival time stored for the sender (None at first).
-    """
-    interval = timedelta(seconds=period / limit)
-    tat = max(tat or now, now)
-    allowed_at = tat - timedelta(seconds=period) + interval
-    if now < allowed_at:
-        return (allowed_at - now).total_seconds(), tat
-    return 0, tat + interval

@@ -1,11 +1,12 @@
 from odoo import fields, models
 
-from odoo.addons.ihub.lib.webhooks import admit
+from odoo.addons.ihub.lib.ratelimit import decide
 
 
 class IHubWebhookRate(models.Model):
-    """The rate limit state of an integration's push URL: one timestamp (see
-    ``lib/webhooks.admit``), in PostgreSQL so that every worker and server shares it."""
+    """The rate limit state of an integration's push URL: one timestamp (the quota rule of the
+    REST API's keys, ``lib/ratelimit.decide``), in PostgreSQL so that every worker and server
+    shares it."""
 
     _name = "ihub.webhook.rate"
     _description = "Webhook Rate Limit State"
@@ -42,10 +43,11 @@ class IHubWebhookRate(models.Model):
             [integration_id],
         )
         tat, now = cr.fetchone()
-        wait, new_tat = admit(tat, now, per_minute, 60.0)
-        if not wait:
-            cr.execute(
-                "UPDATE ihub_webhook_rate SET tat = %s WHERE integration_id = %s",
-                [new_tat, integration_id],
-            )
-        return wait
+        decision = decide(tat, now, per_minute, 60.0)
+        if not decision.allowed:
+            return decision.retry_after
+        cr.execute(
+            "UPDATE ihub_webhook_rate SET tat = %s WHERE integration_id = %s",
+            [decision.tat, integration_id],
+        )
+        return 0

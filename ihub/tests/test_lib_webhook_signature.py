@@ -5,7 +5,7 @@ import hashlib
 import hmac
 import json
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from standardwebhooks import Webhook, WebhookVerificationError
 
@@ -142,22 +142,13 @@ class TestWebhookSchedules(BaseCase):
         self.assertIsNone(webhooks.delivery_retry_delay(12))
         self.assertEqual(len(webhooks.delivery_schedule(20, 96)), 19)
 
-    def test_retry_after_and_admission(self):
+    def test_retry_after(self):
         self.assertEqual(webhooks.retry_after_seconds("120"), 120.0)
         self.assertEqual(
             webhooks.retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412480 - 60),
             60.0,
         )
         self.assertIsNone(webhooks.retry_after_seconds("soon"))
-        now = datetime(2026, 1, 1)
-        tat = None
-        for _ in range(3):  # a burst of the limit is admitted
-            wait, tat = webhooks.admit(tat, now, 3, 60.0)
-            self.assertEqual(wait, 0)
-        wait, same = webhooks.admit(tat, now, 3, 60.0)
-        self.assertEqual((wait, same), (20.0, tat))
-        wait, _tat = webhooks.admit(tat, now + timedelta(seconds=20), 3, 60.0)
-        self.assertEqual(wait, 0)
 
     def test_kill_point_only_when_named(self):
         # Not switched on: returns (switched on, it would SIGKILL this process).
