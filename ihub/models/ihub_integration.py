@@ -644,10 +644,10 @@ class IHubIntegration(models.Model):
                 "name": _("Run %(name)s", name=self.name),
                 "context": {"default_integration_id": self.id},
             }
-        self.queue_manual_run(None, fields.Datetime.now())
+        self._run_manually(None, fields.Datetime.now())
         return self._notify_queued()
 
-    def queue_manual_run(self, date_from, date_to, dry_run=False, allow_overlap=False):
+    def _run_manually(self, date_from, date_to, dry_run=False, allow_overlap=False):
         """Queue a manual run over [date_from, date_to); it does not move the schedule.
 
         The one place every manual run is queued (Run Manually, its wizard, the REST API). It
@@ -695,9 +695,6 @@ class IHubIntegration(models.Model):
         return self.env["ihub.job"]._enqueue(
             self, "manual", date_from=date_from, date_to=date_to, priority=5, dry_run=dry_run
         )
-
-    # The name earlier code and tests used.
-    _run_manually = queue_manual_run
 
     def _queued_manual_runs(self):
         return (

@@ -70,7 +70,8 @@ registry.category("web_tour.tours").add("ihub_tour", {
             run: "click",
         },
         {
-            trigger: ".o_notebook .tab-pane.active .o_field_widget[name=recent_log_ids]",
+            content: "No events yet: the page says so, without empty rows",
+            trigger: ".o_notebook .tab-pane.active:contains(No events yet)",
         },
         {
             content: "The Demo page is added by the demo addon",
@@ -99,7 +100,7 @@ registry.category("web_tour.tours").add("ihub_tour", {
             run: "click",
         },
         {
-            trigger: ".o_notebook .tab-pane.active .o_field_widget[name=recent_job_ids]",
+            trigger: ".o_notebook .tab-pane.active:contains(No runs yet)",
         },
         {
             content: "Open all runs of the integration",
