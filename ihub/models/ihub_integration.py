@@ -1,4 +1,3 @@
-import logging
 from datetime import timedelta
 
 from odoo import SUPERUSER_ID, _, api, fields, models
@@ -9,8 +8,6 @@ from odoo.addons.ihub.lib.exceptions import IHubPermanentError
 from odoo.addons.ihub.lib.schedule import INTERVAL_UNITS, interval_delta, scheduled_window
 
 from .ihub_job import JOB_STATES
-
-_logger = logging.getLogger(__name__)
 
 # The action date holding where the last successful scheduled run stopped.
 WATERMARK_KEY = "ihub_scheduled_until"
