@@ -422,9 +422,17 @@ class AbstractIntegration(models.AbstractModel):
         }
 
     def action_open_integration(self):
-        """Open the integration form of this sub-record (e.g. after adding it)."""
+        """Open the integration form of this sub-record (e.g. after adding it).
+
+        By its address, as if opened from the dashboard: the breadcrumb then reads
+        "Integrations / <name>", not the name twice after the form it came from.
+        """
         self.ensure_one()
-        return self.super_id.get_formview_action()
+        return {
+            "type": "ir.actions.act_url",
+            "url": f"/odoo/ihub/{self.super_id.id}",
+            "target": "self",
+        }
 
     def test_connection(self):
         """Check that the other system answers and accepts the credentials; raise if not.

@@ -6,7 +6,7 @@ from requests.auth import HTTPBasicAuth
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import SQL, config
+from odoo.tools import SQL, config, format_date
 
 from odoo.addons.ihub.lib import auth as ihub_auth
 from odoo.addons.ihub.lib import lifecycle, secrets
@@ -490,7 +490,8 @@ class IHubCredential(models.Model):
                     "%(date)s: renew it before then.",
                     name=credential.name,
                     integration=integration.name,
-                    date=expiry,
+                    # Written for the responsible: in their language's date format.
+                    date=format_date(self.env, expiry, lang_code=integration.user_id.lang),
                 )
                 integration._notify(
                     lambda i, s=summary, n=note, e=expiry: i.activity_schedule(

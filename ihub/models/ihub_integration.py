@@ -1,4 +1,3 @@
-import logging
 from datetime import timedelta
 
 from odoo import SUPERUSER_ID, _, api, fields, models
@@ -9,8 +8,6 @@ from odoo.addons.ihub.lib.exceptions import IHubPermanentError
 from odoo.addons.ihub.lib.schedule import INTERVAL_UNITS, interval_delta, scheduled_window
 
 from .ihub_job import JOB_STATES
-
-_logger = logging.getLogger(__name__)
 
 # The action date holding where the last successful scheduled run stopped.
 WATERMARK_KEY = "ihub_scheduled_until"
@@ -649,10 +646,10 @@ class IHubIntegration(models.Model):
                 "name": _("Run %(name)s", name=self.name),
                 "context": {"default_integration_id": self.id},
             }
-        self.queue_manual_run(None, fields.Datetime.now())
+        self._run_manually(None, fields.Datetime.now())
         return self._notify_queued()
 
-    def queue_manual_run(self, date_from, date_to, dry_run=False, allow_overlap=False):
+    def _run_manually(self, date_from, date_to, dry_run=False, allow_overlap=False):
         """Queue a manual run over [date_from, date_to); it does not move the schedule.
 
         The one place every manual run is queued (Run Manually, its wizard, the REST API). It
@@ -679,14 +676,10 @@ class IHubIntegration(models.Model):
                     start=self._format_time_for(self.env.user, date_from),
                 )
             )
-        queued = self._queued_manual_runs()
-        if queued.filtered(
-            lambda job: (
-                (job.date_from, job.date_to, job.dry_run)
-                == (date_from or False, date_to or False, dry_run)
-                or (not self.has_time_period and job.dry_run == dry_run)
-            )
-        ):
+        same = [("dry_run", "=", dry_run)]
+        if self.has_time_period:
+            same += [("date_from", "=", date_from or False), ("date_to", "=", date_to or False)]
+        if self._queued_manual_runs(same, limit=1):
             raise UserError(
                 _(
                     "A run of '%(name)s' over this period is already waiting to start: it "
@@ -694,17 +687,16 @@ class IHubIntegration(models.Model):
                     name=self.name,
                 )
             )
-        overlaps = self._manual_run_overlaps(date_from, date_to)
-        if overlaps and not allow_overlap:
-            raise UserError(self._overlap_message(overlaps))
+        if not allow_overlap:
+            overlaps = self._manual_run_overlaps(date_from, date_to)
+            if overlaps:
+                raise UserError(self._overlap_message(overlaps))
         return self.env["ihub.job"]._enqueue(
             self, "manual", date_from=date_from, date_to=date_to, priority=5, dry_run=dry_run
         )
 
-    # The name earlier code and tests used.
-    _run_manually = queue_manual_run
-
-    def _queued_manual_runs(self):
+    def _queued_manual_runs(self, domain, limit=None):
+        # Searched, not filtered in Python: queueing stays cheap with many runs waiting.
         return (
             self.env["ihub.job"]
             .sudo()
@@ -713,21 +705,23 @@ class IHubIntegration(models.Model):
                     ("integration_id", "=", self.id),
                     ("state", "=", "pending"),
                     ("advances_watermark", "=", False),
-                ]
+                    *domain,
+                ],
+                limit=limit,
             )
         )
 
-    def _manual_run_overlaps(self, date_from, date_to):
-        """The queued runs with a period overlapping [date_from, date_to)."""
+    def _manual_run_overlaps(self, date_from, date_to, limit=3):
+        """Up to ``limit`` queued runs whose period overlaps [date_from, date_to)."""
         self.ensure_one()
         if not self.has_time_period:
             return self.env["ihub.job"]
-        return self._queued_manual_runs().filtered(
-            lambda job: (
-                (not job.date_to or not date_from or date_from < job.date_to)
-                and (not job.date_from or not date_to or job.date_from < date_to)
-            )
-        )
+        domain = []
+        if date_from:
+            domain += ["|", ("date_to", "=", False), ("date_to", ">", date_from)]
+        if date_to:
+            domain += ["|", ("date_from", "=", False), ("date_from", "<", date_to)]
+        return self._queued_manual_runs(domain, limit=limit)
 
     def _overlap_message(self, overlaps):
         user = self.env.user

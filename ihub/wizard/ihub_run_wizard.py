@@ -54,9 +54,9 @@ class IHubRunWizard(models.TransientModel):
         # The rules (no exact duplicate, no future period) are the model's, shared with every
         # other way of queueing a manual run; an overlap was shown above, so the user chose it.
         if self.has_time_period:
-            self.integration_id.queue_manual_run(
+            self.integration_id._run_manually(
                 self.date_from, self.date_to, self.dry_run, allow_overlap=True
             )
         else:
-            self.integration_id.queue_manual_run(None, fields.Datetime.now(), self.dry_run)
+            self.integration_id._run_manually(None, fields.Datetime.now(), self.dry_run)
         return self.integration_id._notify_queued()

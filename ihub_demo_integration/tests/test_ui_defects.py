@@ -35,9 +35,12 @@ class TestUserDefectsTour(HttpCase):
 
     def test_an_ihub_error_is_a_readable_warning(self):
         self.demo.write({"user_id": False, "run_user_id": False})
-        self.start_tour(
-            self.integration_url(self.demo), "ihub_readable_error_tour", login=self.user.login
-        )
+        # Odoo logs the UserError it answers the browser with.
+        with self.assertLogs("odoo.http", "WARNING") as logged:
+            self.start_tour(
+                self.integration_url(self.demo), "ihub_readable_error_tour", login=self.user.login
+            )
+        self.assertIn("has no responsible user", logged.output[0])
         self.assertEqual(self.demo.state, "draft")
 
     def test_catalogue_add_then_discard_leaves_nothing(self):

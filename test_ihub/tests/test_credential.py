@@ -323,6 +323,10 @@ class TestExpiryWarnings(CredentialCase):
         activity = self.activities()
         self.assertEqual(len(activity), 1, "not a daily duplicate")
         self.assertEqual(activity.user_id, self.manager)
+        # The date as its reader (en_US) writes dates, not the database's 2026-12-28.
+        expiry = today + timedelta(days=30)
+        self.assertIn(expiry.strftime("%m/%d/%Y"), str(activity.note))
+        self.assertNotIn(expiry.isoformat(), str(activity.note))
         self.credential.expires_on = today + timedelta(days=35)
         self.env["ihub.credential"]._cron_warn_expiring()
         self.assertEqual(len(self.activities()), 2, "a new expiry is warned again")

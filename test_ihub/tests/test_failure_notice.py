@@ -129,7 +129,7 @@ class TestFailureNotice(IHubCase):
 
     def test_an_error_logged_by_ihub_error_is_not_logged_twice(self):
         with freeze_time(NOW):
-            job = self.integration.with_user(self.ihub_user).queue_manual_run(
+            job = self.integration.with_user(self.ihub_user)._run_manually(
                 NOW - timedelta(hours=1), NOW
             )
         self.sub.raise_logged_error = True
@@ -147,7 +147,7 @@ class TestFailureNotice(IHubCase):
         self.assertEqual(len(scheduled), 2)
         self.assertFalse(scheduled.user_id)
         with freeze_time(NOW + timedelta(hours=2)):
-            manual = self.integration.with_user(self.ihub_user).queue_manual_run(
+            manual = self.integration.with_user(self.ihub_user)._run_manually(
                 NOW, NOW + timedelta(hours=1)
             )
         self.assertEqual(manual.user_id, self.ihub_user, "a manual run names who asked")

@@ -42,8 +42,12 @@ class TestHistory(IHubCase):
         self.assertEqual(action["context"], {"search_default_integration_id": self.integration.id})
 
     def test_runs_page_shows_the_latest_runs(self):
-        for _i in range(self.integration.RECENT_LIMIT + 3):
-            self.integration._run_manually(None, fields.Datetime.now())
+        now = fields.Datetime.now()
+        for hour in range(self.integration.RECENT_LIMIT + 3):
+            # One hour each: Run Manually refuses a second run of a period already queued.
+            self.integration._run_manually(
+                now - timedelta(hours=hour + 1), now - timedelta(hours=hour)
+            )
         self.run_due_jobs()
         self.env.invalidate_all()  # as a new request would start
         integration = self.integration.with_user(self.ihub_user)

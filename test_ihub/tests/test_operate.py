@@ -100,7 +100,7 @@ class TestStartParent(IHubCase):
 
 
 class TestRunManually(IHubCase):
-    """Item 9: the rules live in queue_manual_run, which the wizard and the API call."""
+    """Item 9: the rules live in _run_manually, which the wizard and the API call."""
 
     def setUp(self):
         super().setUp()
@@ -110,23 +110,23 @@ class TestRunManually(IHubCase):
     @freeze_time(NOW)
     def test_an_exact_duplicate_of_a_queued_run_is_refused(self):
         period = (NOW - timedelta(days=1), NOW)
-        first = self.operator.queue_manual_run(*period)
+        first = self.operator._run_manually(*period)
         with self.assertRaisesRegex(UserError, "already waiting to start"):
-            self.operator.queue_manual_run(*period)
+            self.operator._run_manually(*period)
         with self.assertRaisesRegex(UserError, "already waiting to start"):
-            self.operator.queue_manual_run(*period, allow_overlap=True)
+            self.operator._run_manually(*period, allow_overlap=True)
         self.assertEqual(self.integration.job_ids, first)
         # Once it ran, the same period may run again.
         self.run_due_jobs()
         self.assertEqual(first.state, "done")
-        self.assertTrue(self.operator.queue_manual_run(*period))
+        self.assertTrue(self.operator._run_manually(*period))
 
     @freeze_time(NOW)
     def test_an_overlap_is_refused_unless_the_user_accepted_the_warning(self):
-        self.operator.queue_manual_run(NOW - timedelta(days=2), NOW - timedelta(days=1))
+        self.operator._run_manually(NOW - timedelta(days=2), NOW - timedelta(days=1))
         overlapping = (NOW - timedelta(days=1, hours=6), NOW)
         with self.assertRaisesRegex(UserError, "covers part of this period"):
-            self.operator.queue_manual_run(*overlapping)
+            self.operator._run_manually(*overlapping)
         # The wizard shows the warning before Run; Run then queues it.
         wizard = Form(
             self.env["ihub.run.wizard"]
@@ -150,7 +150,7 @@ class TestRunManually(IHubCase):
     def test_a_period_entirely_in_the_future_is_refused(self):
         self.ihub_user.tz = "Europe/Brussels"
         with self.assertRaisesRegex(UserError, r"4:00:00 PM \(Europe/Brussels\).*still to come"):
-            self.operator.queue_manual_run(NOW + timedelta(hours=2), NOW + timedelta(hours=3))
+            self.operator._run_manually(NOW + timedelta(hours=2), NOW + timedelta(hours=3))
         wizard = (
             self.env["ihub.run.wizard"]
             .with_user(self.ihub_user)
@@ -167,7 +167,7 @@ class TestRunManually(IHubCase):
         self.assertFalse(self.integration.job_ids)
         # A period that has begun may reach into the future.
         self.assertTrue(
-            self.operator.queue_manual_run(NOW - timedelta(hours=1), NOW + timedelta(hours=1))
+            self.operator._run_manually(NOW - timedelta(hours=1), NOW + timedelta(hours=1))
         )
 
 
@@ -189,9 +189,9 @@ class TestCatalogueAndTypes(IHubCase):
         self.assertEqual(sub.type_id, self.type_test)
         self.assertEqual(sub.user_id, self.manager)
         opened = sub.action_open_integration()
-        self.assertEqual(
-            (opened["res_model"], opened["res_id"]), ("ihub.integration", sub.super_id.id)
-        )
+        # The dashboard's address (its action's path) with the integration.
+        path = self.env.ref("ihub.ihub_integration_action").path
+        self.assertEqual(opened["url"], f"/odoo/{path}/{sub.super_id.id}")
 
     def test_deleting_a_type_in_use_says_why_in_words(self):
         self.create_test_integration(name="Orders").super_id.active = False

@@ -70,7 +70,8 @@ registry.category("web_tour.tours").add("ihub_tour", {
             run: "click",
         },
         {
-            trigger: ".o_notebook .tab-pane.active .o_field_widget[name=recent_log_ids]",
+            content: "No events yet: the page says so, without empty rows",
+            trigger: ".o_notebook .tab-pane.active:contains(No events yet):not(:has(.o_list_renderer))",
         },
         {
             content: "The Demo page is added by the demo addon",
@@ -99,7 +100,8 @@ registry.category("web_tour.tours").add("ihub_tour", {
             run: "click",
         },
         {
-            trigger: ".o_notebook .tab-pane.active .o_field_widget[name=recent_job_ids]",
+            content: "No runs yet: no empty rows above the hint either",
+            trigger: ".o_notebook .tab-pane.active:contains(No runs yet):not(:has(.o_list_renderer))",
         },
         {
             content: "Open all runs of the integration",

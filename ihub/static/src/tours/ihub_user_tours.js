@@ -13,7 +13,13 @@ const tours = registry.category("web_tour.tours");
 tours.add("ihub_readable_error_tour", {
     steps: () => [
         {
-            trigger: ".o_form_view .o_form_statusbar button[name=action_start]",
+            content: "On phones, the form's buttons are in its Actions menu",
+            isActive: ["mobile"],
+            trigger: ".o_form_view .o_cp_action_menus button.dropdown-toggle",
+            run: "click",
+        },
+        {
+            trigger: "button[name=action_start]",
             run: "click",
         },
         {
@@ -86,7 +92,25 @@ tours.add("ihub_plain_user_tour", {
         },
         {
             content: "No Actions menu: nothing in it is for this user",
+            isActive: ["desktop"],
             trigger: ".o_control_panel:not(:has(.o_cp_action_menus))",
+        },
+        {
+            content: "On phones the Actions menu holds the form's buttons",
+            isActive: ["mobile"],
+            trigger: ".o_form_view .o_cp_action_menus button.dropdown-toggle",
+            run: "click",
+        },
+        {
+            content: "... and nothing this user may not do",
+            isActive: ["mobile"],
+            trigger:
+                ".o-dropdown--menu:has(button[name=action_run_manually]):not(:has(.o-dropdown-item:contains(Archive))):not(:has(.o-dropdown-item:contains(Duplicate))):not(:has(.o-dropdown-item:contains(Delete)))",
+        },
+        {
+            isActive: ["mobile"],
+            trigger: ".o_form_view .o_cp_action_menus button.dropdown-toggle",
+            run: "click",
         },
         {
             trigger: ".o-mail-Chatter-logNote:enabled",
