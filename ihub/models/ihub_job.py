@@ -547,7 +547,11 @@ class IHubJob(models.Model):
     def _record(self, outcome, progress):
         self._flush_exchanges(progress)
         status, error_traceback = outcome
-        if status == "done":
+        if status == "done" and self.lane != "main" and not progress.processed:
+            # A batch that found nothing to do: pushes racing with it queue one more job to be
+            # sure none is missed, and an empty one is no run worth listing.
+            self.sudo().unlink()
+        elif status == "done":
             self._record_success(progress)
         elif status == "paused":
             self._record_pause(progress)

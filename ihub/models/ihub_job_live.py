@@ -61,6 +61,11 @@ class IHubJob(models.Model):
             due._ihub_live_changed()
         return result
 
+    def unlink(self):
+        # Screens that show these runs drop them (e.g. an empty webhook batch, see _record).
+        self._ihub_live_changed()
+        return super().unlink()
+
     def _record_success(self, progress):
         result = super()._record_success(progress)
         self.integration_id.filtered("stale_alert")._close_stale_alert()

@@ -125,6 +125,17 @@ class TestWebhookInbound(WebhookCase):
         run_user = self.integration.sudo()._effective_run_user()
         self.assertEqual(calls, [f"msg_{i}|order.created|{run_user.id}" for i in range(3)])
 
+    def test_a_batch_that_finds_nothing_leaves_no_run(self):
+        # A push racing with a running batch queues one more to be sure; it may find nothing.
+        self.assertEqual(self.push(msg_id="first").status_code, 202)
+        run_due_jobs(self.env)
+        spare = self.env["ihub.job"]._ihub_ensure_lane_job(self.integration.id, "webhook")
+        self.assertEqual(spare.state, "pending")
+        run_due_jobs(self.env)
+        self.assertFalse(spare.exists())
+        jobs = self.env["ihub.job"].search([("integration_id", "=", self.integration.id)])
+        self.assertEqual(jobs.mapped("processed_count"), [1], "only the batch that worked")
+
     def test_duplicate_delivery_is_answered_and_not_stored(self):
         self.assertEqual(self.push(msg_id="dup").status_code, 202)
         again = self.push({"type": "other"}, msg_id="dup")
