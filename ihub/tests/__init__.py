@@ -9,3 +9,6 @@ from . import test_lib_auth
 from . import test_lib_api
 from . import test_lib_health
 from . import test_lib_exceptions
+from . import test_lib_runner
+from . import test_lib_sync
+from . import test_lib_webhook_signature

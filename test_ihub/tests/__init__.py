@@ -20,3 +20,17 @@ from . import test_live
 from . import test_live_tour
 from . import test_failure_notice
 from . import test_operate
+from . import test_author_traps
+from . import test_delay_proxy
+from . import test_history
+from . import test_ihub_http
+from . import test_odoo_contacts
+from . import test_other_odoo
+from . import test_rpc_surface
+from . import test_run_as
+from . import test_sync
+from . import test_throttle_shared
+from . import test_visibility
+from . import test_webhook_inbound
+from . import test_webhook_outbound
+from . import test_webhook_server

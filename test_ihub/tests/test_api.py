@@ -95,6 +95,32 @@ class TestApiAccess(ApiCase):
         self.assertEqual(read["last_run"]["id"], job.id)
         self.assertEqual((read["type"], read["health"]), ("ihub.integration.test", "ok"))
 
+    def test_a_dead_letter_is_replayed_by_its_operators_only(self):
+        dead = self.env["ihub.webhook.event"].create(
+            [
+                {
+                    "integration_id": integration.id,
+                    "delivery_id": f"msg_dead_{integration.id}",
+                    "state": "dead",
+                    "attempts": 5,
+                    "payload_raw": "{}",
+                    "payload": {},
+                }
+                for integration in (self.integration_a, self.integration_b)
+            ]
+        )
+        response = self.call("POST", f"/webhook-events/{dead[0].id}/replay")
+        self.assertEqual(response.status_code, 202, response.text)
+        self.assertEqual(response.json()["data"]["state"], "received")
+        self.assertEqual((dead[0].state, dead[0].attempts), ("received", 0))
+        lane_job = self.env["ihub.job"].search(
+            [("integration_id", "=", self.integration_a.id), ("lane", "=", "webhook")]
+        )
+        self.assertEqual(lane_job.state, "pending", "queued for processing")
+        # Company B's dead letter is not this key's to see.
+        self.assertError(self.call("POST", f"/webhook-events/{dead[1].id}/replay"), 404)
+        self.assertEqual(dead[1].state, "dead")
+
     def test_events_of_no_integration_are_for_managers(self):
         event = self.env["ihub.log"].create({"summary": "system event", "level": "warning"})
         self.assertError(self.call("GET", f"/events/{event.id}"), 404)

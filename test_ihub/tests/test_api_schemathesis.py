@@ -32,7 +32,21 @@ class TestApiProperties(ApiCase):
         event = self.integration_a.ihub_info("an event", integration=self.integration_a)
         # Random ids name nothing: half of the examples use one that exists, so that the
         # answers with data are checked too.
-        real_ids = {"/jobs": job.id, "/events": event.id, "/integrations": self.integration_a.id}
+        dead_letter = self.env["ihub.webhook.event"].create(
+            {
+                "integration_id": self.integration_a.id,
+                "delivery_id": "msg_dead",
+                "state": "dead",
+                "payload_raw": "{}",
+                "payload": {},
+            }
+        )
+        real_ids = {
+            "/jobs": job.id,
+            "/events": event.id,
+            "/integrations": self.integration_a.id,
+            "/webhook-events": dead_letter.id,
+        }
         document = self.call("GET", "/openapi.json", login=None).json()
         schema = schemathesis.openapi.from_dict(document)
         base_url = f"{self.base_url()}{API}"
@@ -72,6 +86,7 @@ class TestApiProperties(ApiCase):
                 "GET /jobs/{id}",
                 "GET /events",
                 "GET /events/{id}",
+                "POST /webhook-events/{id}/replay",
             },
             answered,
         )
