@@ -96,7 +96,8 @@ class IHubWebhookEvent(models.Model):
         """Insert the event unless its delivery id is known; return its id or None (duplicate).
 
         ``ON CONFLICT DO NOTHING`` on the unique index: a concurrent duplicate waits for the
-        first insert's transaction and then does nothing.
+        first insert's transaction and then does nothing. Its times are whole seconds, as the
+        ORM writes them: the lane compares them with ``fields.Datetime.now()``.
         """
         event_type = payload.get("type") if isinstance(payload, dict) else None
         self.env.cr.execute(
@@ -105,8 +106,8 @@ class IHubWebhookEvent(models.Model):
                    (integration_id, company_id, delivery_id, event_type, received_at, headers,
                     payload_raw, payload, state, attempts, next_attempt_at,
                     create_uid, create_date, write_uid, write_date)
-            SELECT id, company_id, %(delivery)s, %(type)s, now() AT TIME ZONE 'UTC', %(headers)s,
-                   %(raw)s, %(payload)s, 'received', 0, now() AT TIME ZONE 'UTC',
+            SELECT id, company_id, %(delivery)s, %(type)s, %(now)s, %(headers)s,
+                   %(raw)s, %(payload)s, 'received', 0, %(now)s,
                    %(uid)s, now() AT TIME ZONE 'UTC', %(uid)s, now() AT TIME ZONE 'UTC'
               FROM ihub_integration WHERE id = %(integration)s
             ON CONFLICT (integration_id, delivery_id) DO NOTHING
@@ -120,6 +121,7 @@ class IHubWebhookEvent(models.Model):
                 "raw": body.decode("utf-8", "replace"),
                 "payload": json.dumps(payload),
                 "uid": self.env.uid,
+                "now": fields.Datetime.now(),
             },
         )
         row = self.env.cr.fetchone()
