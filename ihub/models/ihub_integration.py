@@ -459,6 +459,7 @@ class IHubIntegration(models.Model):
         return result
 
     def unlink(self):
+        self.sudo().cron_id._ihub_wait_unlocked()
         self.sudo().cron_id.unlink()
         for model_name, integrations in self.grouped("model_name").items():
             if model_name in self.env:
@@ -804,6 +805,7 @@ class IHubIntegration(models.Model):
         if self.cron_id:
             if active and not self.cron_id.active:
                 values["nextcall"] = fields.Datetime.now()
+            self.cron_id._ihub_wait_unlocked()
             self.cron_id.write(values)
         else:
             self.cron_id = self.env["ir.cron"].create(

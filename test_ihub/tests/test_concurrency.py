@@ -340,3 +340,49 @@ class TestDeadAndLiveWorkers(ServerCase):
                 "one run, paused and resumed: never killed",
             )
         self.assertEqual(self.ihub_errors(server_log), [])
+
+
+class TestEditsWaitForTheirCron(RealTransactions):
+    def test_an_edit_waits_for_the_executing_cron_instead_of_failing(self):
+        (integration_id,) = self.create_committed_integrations(1)
+        with self.transaction() as env:
+            integration = env["ihub.integration"].browse(integration_id)
+            integration.action_start()
+            cron_id = integration.cron_id.id
+        scheduler = connect(self.env.cr.dbname)
+        self.addCleanup(scheduler.close)
+        # What Odoo's scheduler holds while the integration's cron executes.
+        scheduler.cursor().execute(
+            "SELECT id FROM ir_cron WHERE id = %s FOR NO KEY UPDATE", [cron_id]
+        )
+
+        def finish_once_the_edit_waits():
+            watcher = connect(self.env.cr.dbname)
+            try:
+                for _attempt in range(300):
+                    with watcher.cursor() as cr:
+                        cr.execute(
+                            "SELECT count(*) FROM pg_stat_activity"
+                            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                        )
+                        if cr.fetchone()[0]:
+                            break
+                    watcher.rollback()
+                    time.sleep(0.1)
+            finally:
+                watcher.close()
+                scheduler.commit()
+
+        cron_run = threading.Thread(target=finish_once_the_edit_waits)
+        cron_run.start()
+        try:
+            with self.transaction() as env:
+                env["ihub.integration"].browse(integration_id).write(
+                    {"name": "Edited while its cron ran", "interval_number": 3}
+                )
+        finally:
+            cron_run.join(timeout=60)
+        with self.transaction() as env:
+            cron = env["ir.cron"].browse(cron_id)
+            self.assertEqual(cron.interval_number, 3)
+            self.assertIn("Edited while its cron ran", cron.name)
