@@ -257,8 +257,17 @@ class IHubJob(models.Model):
             @postcommit.add
             def wake():
                 with registry.cursor() as cr:
-                    for runner in api.Environment(cr, SUPERUSER_ID, {})["ihub.job"]._runner_crons():
-                        runner._trigger()
+                    runners = api.Environment(cr, SUPERUSER_ID, {})["ihub.job"]._runner_crons()
+                    if not runners:
+                        return
+                    now = fields.Datetime.now()
+                    runners.env["ir.cron.trigger"].create(
+                        [{"cron_id": runner.id, "call_at": now} for runner in runners]
+                    )
+                    # One NOTIFY wakes every cron worker, and each costs a new connection to
+                    # the 'postgres' database (Odoo keeps none in its pool): ir.cron._trigger
+                    # would send one per runner.
+                    cr.postcommit.add(runners[:1]._notifydb)
 
     @api.model
     def _runner_crons(self):

@@ -44,7 +44,10 @@ class IHubJob(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         jobs = super().create(vals_list)
-        jobs._ihub_live_changed()
+        # A webhook or delivery batch is queued at nearly every push or captured change, and
+        # started at once: the screens hear of it when it starts, and a push is answered
+        # without a notification (a new connection) per user.
+        jobs.filtered(lambda job: job.lane == "main")._ihub_live_changed()
         return jobs
 
     def write(self, vals):
