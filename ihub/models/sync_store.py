@@ -58,6 +58,9 @@ class OdooImportStore(_JobReporting, ImportStore):
         self.env = integration.env
         self.model = self.env[model].with_context(**IMPORT_CONTEXT)
         self.mapper = integration.ihub_mapper(model)
+        # Mappers of the models references point to, made once per store: each page of
+        # records resolves its references again.
+        self._mappers = {model: self.mapper}
 
     def lookup(self, external_ids):
         # One query: the mappings and their records' last write, for the conflict rule. A
@@ -93,7 +96,9 @@ class OdooImportStore(_JobReporting, ImportStore):
         }
 
     def resolve(self, model, external_ids):
-        records = self.integration.ihub_mapper(model).records(external_ids)
+        if model not in self._mappers:
+            self._mappers[model] = self.integration.ihub_mapper(model)
+        records = self._mappers[model].records(external_ids)
         resolved = {external_id: record.id for external_id, record in records.items()}
         # In a dry run, a record an earlier step would have created counts as there (its id
         # is a placeholder: nothing is written).
