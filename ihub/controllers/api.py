@@ -28,6 +28,11 @@ _logger = logging.getLogger(__name__)
 PREFIX = "/ihub/api/v1"
 # System parameter: the largest request body accepted, in bytes.
 MAX_BODY_PARAM = "ihub.api_max_body_bytes"
+# System parameters: requests allowed per API key per period (seconds).
+RATE_LIMIT_PARAM = "ihub.api_rate_limit"
+RATE_PERIOD_PARAM = "ihub.api_rate_period"
+RATE_LIMIT = 120
+RATE_PERIOD = 60
 MAX_BODY_BYTES = 1024 * 1024
 # API keys of scope "ihub" (or without scope) open the API.
 KEY_SCOPE = "ihub"
@@ -57,7 +62,7 @@ class IHubApiController(http.Controller):
         try:
             user_id, key = self._authenticate()
             call.update(user_id=user_id, key_name=key["name"])
-            decision = _system_env()["ihub.api.rate"]._ihub_take(key["id"])
+            decision = self._take_quota(key["id"])
             headers.update(decision.headers())
             if not decision.allowed:
                 raise api.ApiError(
@@ -81,6 +86,13 @@ class IHubApiController(http.Controller):
         return request.make_json_response(body, headers=list(headers.items()), status=status)
 
     # ---- Steps
+
+    def _take_quota(self, key_id):
+        env = _system_env()
+        params = env["ir.config_parameter"]
+        limit = int(params.get_param(RATE_LIMIT_PARAM, RATE_LIMIT))
+        period = int(params.get_param(RATE_PERIOD_PARAM, RATE_PERIOD))
+        return env["ihub.rate"]._ihub_take("api", key_id, limit, period)
 
     def _authenticate(self):
         """The (user id, key row) of the request's bearer key, or a 401."""

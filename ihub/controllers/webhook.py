@@ -13,7 +13,6 @@ the request's: the commit must happen at a known point, before the answer.
 
 import json
 import logging
-import math
 
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -201,14 +200,14 @@ class IHubWebhookController(http.Controller):
         limit = int(env["ir.config_parameter"].get_param(RATE_PARAM, DEFAULT_RATE) or 0)
         if limit <= 0:
             return
-        wait = env["ihub.webhook.rate"]._ihub_admit(integration.id, limit)
-        if wait > 0:
+        decision = env["ihub.rate"]._ihub_take("webhook", integration.id, limit, 60)
+        if not decision.allowed:
             raise _Refusal(
                 429,
                 "rate_limited",
                 "Too many requests for this webhook URL.",
                 integration_id=integration.id,
-                headers={"Retry-After": str(max(1, math.ceil(wait)))},
+                headers={"Retry-After": str(decision.retry_after)},
             )
 
     def _ensure_not_missed(self, env, integration_id, job_id):

@@ -1,11 +1,11 @@
-"""Inbound request quotas (the REST API's per-key limit): a cell rate algorithm with a burst.
+"""Inbound request quotas (per REST API key, per push URL): a cell rate algorithm with a burst.
 
 Unlike the outbound pace (``lib/throttle.py``), which spaces requests evenly because other
 systems count in sliding windows, a client of iHub's API may spend its whole quota at once:
 ``limit`` requests back to back, then one more every ``period / limit`` seconds. The state is a
 single timestamp per key, the *theoretical arrival time* (TAT) — the moment the quota would be
 full again — kept in PostgreSQL so that every worker and server shares it
-(``ihub.api.rate``).
+(``ihub.rate``).
 """
 
 import math

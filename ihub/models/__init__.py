@@ -7,6 +7,7 @@ from . import ihub_log
 from . import ihub_action_date
 from . import ihub_job
 from . import ihub_http_exchange
+from . import ihub_rate
 from . import ihub_throttle
 from . import ihub_field_mapping
 from . import ihub_field_mapping_line
@@ -19,7 +20,6 @@ from . import ihub_credential_oauth2
 from . import ihub_oauth_state
 from . import ihub_integration_link
 from . import ihub_api_call
-from . import ihub_api_rate
 from . import ihub_integration_health
 from . import ihub_job_live
 from . import ihub_job_timeline
@@ -27,7 +27,6 @@ from . import ihub_integration_notice
 from . import ihub_integration_webhook
 from . import ihub_webhook_event
 from . import ihub_webhook_counter
-from . import ihub_webhook_rate
 from . import ihub_webhook_subscription
 from . import ihub_webhook_delivery
 from . import base_webhook

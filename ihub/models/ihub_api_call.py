@@ -55,4 +55,3 @@ class IHubApiCall(models.Model):
             self.flush_model(["date"])
             self.env.cr.execute("DELETE FROM ihub_api_call WHERE date < %s", (limit,))
             self.invalidate_model()
-        self.env["ihub.api.rate"]._gc_rates()

@@ -6,7 +6,7 @@ from odoo import sql_db
 from odoo.tests import TransactionCase, tagged
 
 from odoo.addons.ihub.lib import api
-from odoo.addons.ihub.models.ihub_api_rate import IHubApiRate
+from odoo.addons.ihub.models.ihub_rate import IHubRate
 
 from .api_common import API, ApiCase
 
@@ -322,11 +322,11 @@ class TestApiQuotaIsShared(TransactionCase):
 
         def take():
             with database.cursor() as cr:  # a connection of its own, committed at the end
-                return IHubApiRate._ihub_take_in(cr, key_id, 2, 3600)
+                return IHubRate._ihub_take_in(cr, "api", key_id, 2, 3600)
 
         def forget():
             with database.cursor() as cr:
-                cr.execute("DELETE FROM ihub_api_rate WHERE key_id = %s", (key_id,))
+                cr.execute("DELETE FROM ihub_rate WHERE scope = 'api' AND key = %s", (key_id,))
 
         forget()
         self.addCleanup(forget)
