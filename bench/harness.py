@@ -152,8 +152,8 @@ def write_config(
         "db_port": db.port,
         "db_user": db.user,
         "db_password": "False",
+        # No dbfilter, as a production server of one database: see scripts/devtools/odoo.py.
         "db_name": database,
-        "dbfilter": f"^{database}$",
         "list_db": "False",
         "without_demo": "True",
         "http_interface": "127.0.0.1",

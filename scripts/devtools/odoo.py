@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import configparser
-import re
 import subprocess
 import time
 from pathlib import Path
@@ -38,8 +37,10 @@ def machine_options(extra_paths: list[str], db: DbSettings, database: str) -> di
     return {
         "addons_path": addons_path(extra_paths),
         "data_dir": str(DATA_DIR),
+        # db_name alone, no dbfilter: Odoo then serves that database without listing the
+        # databases for each request that has no session (webhooks, API calls), which opens
+        # a new PostgreSQL connection each time (odoo.service.db.list_dbs).
         "db_name": database,
-        "dbfilter": f"^{re.escape(database)}$",
         **db.odoo_options(),
     }
 
