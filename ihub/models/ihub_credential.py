@@ -51,6 +51,19 @@ def encryption_keys():
     return _keys_for(config.get("ihub_encryption_key") or "")
 
 
+def _secret_field(inverse, **kwargs):
+    """A secret, encrypted in ``secret_store`` (see ``_compute_secrets``): read and written by
+    iHub managers only, never copied nor exported."""
+    return fields.Char(
+        compute="_compute_secrets",
+        inverse=inverse,
+        groups="ihub.group_ihub_manager",
+        copy=False,
+        exportable=False,
+        **kwargs,
+    )
+
+
 def check_export(env, paths):
     """Refuse an export of any secret (also through a relation, e.g. credential_ids/secret)."""
     for path in paths:
@@ -85,14 +98,7 @@ class IHubCredential(models.Model):
     kind = fields.Selection(KINDS, required=True, default="api_key")
     help_text = fields.Char(compute="_compute_help_text", string="How It Is Used")
     username = fields.Char(help="For a user name and password: the user name.")
-    secret = fields.Char(
-        compute="_compute_secrets",
-        inverse="_inverse_secret",
-        groups="ihub.group_ihub_manager",
-        copy=False,
-        exportable=False,
-        help="The password, key, token or signing secret.",
-    )
+    secret = _secret_field("_inverse_secret", help="The password, key, token or signing secret.")
     expires_on = fields.Date(
         help="When the key or token expires, if it does: the responsible user is warned ahead."
     )
@@ -108,30 +114,12 @@ class IHubCredential(models.Model):
         "the integration gets its tokens by itself with the client id and secret.",
     )
     client_id = fields.Char()
-    client_secret = fields.Char(
-        compute="_compute_secrets",
-        inverse="_inverse_client_secret",
-        groups="ihub.group_ihub_manager",
-        copy=False,
-        exportable=False,
-    )
+    client_secret = _secret_field("_inverse_client_secret")
     authorize_url = fields.Char(string="Authorization URL")
     token_url = fields.Char(string="Token URL")
     scope = fields.Char(help="Space-separated scopes to ask for.")
-    access_token = fields.Char(
-        compute="_compute_secrets",
-        inverse="_inverse_access_token",
-        groups="ihub.group_ihub_manager",
-        copy=False,
-        exportable=False,
-    )
-    refresh_token = fields.Char(
-        compute="_compute_secrets",
-        inverse="_inverse_refresh_token",
-        groups="ihub.group_ihub_manager",
-        copy=False,
-        exportable=False,
-    )
+    access_token = _secret_field("_inverse_access_token")
+    refresh_token = _secret_field("_inverse_refresh_token")
     token_expires_at = fields.Datetime(string="Access Token Expires", copy=False, readonly=True)
     refresh_token_expires_at = fields.Datetime(
         string="Refresh Token Expires", copy=False, readonly=True
