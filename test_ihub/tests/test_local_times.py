@@ -135,6 +135,11 @@ class TestLocalTimes(IHubCase):
         self.ihub_user.tz = "America/New_York"
         job.invalidate_recordset(["timeline"])
         self.assertIn("Jun 1, 2026, 8:00:00 AM", str(job.with_user(self.ihub_user).timeline))
+        # A reader without a zone of their own is told which one the times are in.
+        self.ihub_user.tz = False
+        self.company.partner_id.tz = False
+        job.invalidate_recordset(["timeline"])
+        self.assertIn("Jun 1, 2026, 12:00:00 PM (UTC)", str(job.with_user(self.ihub_user).timeline))
 
     def test_a_paused_run_says_how_far_it_got_not_its_raw_checkpoint(self):
         job = self.env["ihub.job"]._enqueue(self.integration, "manual")
