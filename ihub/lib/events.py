@@ -2,6 +2,7 @@
 
 import json
 import traceback
+from datetime import UTC, date, datetime
 
 LEVELS = ("info", "warning", "error")
 
@@ -12,8 +13,10 @@ SUMMARY_MAX_LENGTH = 512
 def format_details(details):
     """Return ``details`` as text: JSON for dicts and lists, the traceback for exceptions.
 
-    Anything JSON cannot encode (dates, decimals, records) is written with ``str`` so that
-    logging never fails because of what is being logged.
+    Dates and times are written in ISO 8601, a time with its offset: a naive datetime is UTC,
+    as Odoo stores it, and says so (``2026-05-01T08:00:00+00:00``). Anything else JSON cannot
+    encode (decimals, records) is written with ``str`` so that logging never fails because of
+    what is being logged.
     """
     if details is None or details is False:
         return False
@@ -24,8 +27,18 @@ def format_details(details):
     if isinstance(details, BaseException):
         return "".join(traceback.format_exception(details)).rstrip()
     if isinstance(details, dict | list | tuple):
-        return json.dumps(details, indent=2, sort_keys=True, default=str, ensure_ascii=False)
+        return json.dumps(
+            details, indent=2, sort_keys=True, default=_json_value, ensure_ascii=False
+        )
     return str(details)
+
+
+def _json_value(value):
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
 
 
 def format_summary(summary, level):

@@ -1,5 +1,6 @@
 from odoo import _, fields, models
 from odoo.exceptions import AccessError
+from odoo.tools import format_datetime
 
 from odoo.addons.ihub.lib.events import format_details, format_summary, pop_raise_flag
 from odoo.addons.ihub.lib.exceptions import IHubError
@@ -19,6 +20,9 @@ class Base(models.AbstractModel):
     ``integration`` may be the integration (super) or its sub-record; when omitted, the
     integration is ``self`` if ``self`` is one, else the one named by the context key
     ``integration_id`` (which only ever holds an ``ihub.integration`` id; a run sets it).
+
+    Times put in a text (an event summary, a message, a to-do) are for people: write them with
+    ``ihub_format_time`` / ``ihub_format_period``, in the reader's time zone, never as stored.
 
     Only iHub users write events, and only for integrations they may read; events without an
     integration are visible to iHub managers only. The run an event belongs to is the one
@@ -57,6 +61,42 @@ class Base(models.AbstractModel):
             error.ihub_logged = True
             raise error
         return log
+
+    def ihub_format_time(self, value, user=None, zone=True):
+        """``value`` (a datetime in UTC, as Odoo stores it) as ``user`` reads it.
+
+        In ``user``'s time zone and language (default: the current user; in a run, the user it
+        runs as), e.g. ``May 1, 2026, 10:00:00 AM (Europe/Brussels)``. A user without a time
+        zone reads the company's (or UTC). The zone is named, as the text may be read later or
+        by someone else; ``zone=False`` leaves it out for a message the user reads at once
+        beside fields shown in their own zone (it stays when their zone was not theirs).
+        """
+        tz, own = self._ihub_reader_tz(user)
+        text = format_datetime(self.env, value, tz=tz, lang_code=self._ihub_reader_lang(user))
+        return f"{text} ({tz})" if zone or not own else text
+
+    def ihub_format_period(self, date_from, date_to, user=None, zone=True):
+        """``date_from – date_to`` like ``ihub_format_time``, the zone named once; an open
+        end (None) shows as ``…``."""
+        tz, own = self._ihub_reader_tz(user)
+        lang = self._ihub_reader_lang(user)
+        start, end = (
+            format_datetime(self.env, value, tz=tz, lang_code=lang) if value else "…"
+            for value in (date_from, date_to)
+        )
+        period = f"{start} – {end}"
+        return f"{period} ({tz})" if zone or not own else period
+
+    def _ihub_reader_tz(self, user):
+        """(time zone name, whether it is the user's own) for text ``user`` reads."""
+        user = self.env.user if user is None else user
+        if user.tz:
+            return user.tz, True
+        company = user.company_id or self.env.company
+        return company.partner_id.tz or "UTC", False
+
+    def _ihub_reader_lang(self, user):
+        return (self.env.user if user is None else user).lang or self.env.lang
 
     def _ihub_event(self, level, summary, details, related, integration, job=None):
         integration = self._ihub_event_integration(integration)

@@ -156,7 +156,6 @@ class AbstractIntegration(models.AbstractModel):
         from datetime import timedelta
 
         from odoo import fields, models
-        from odoo.tools import format_datetime
 
         from odoo.addons.ihub.lib.api import Endpoint, Param
 
@@ -208,8 +207,7 @@ class AbstractIntegration(models.AbstractModel):
 
             def run_from_to(self, _from, _to):
                 self.ensure_one()
-                start, end = format_datetime(self.env, _from), format_datetime(self.env, _to)
-                period = f"{start} – {end} {self.env.user.tz or 'UTC'}"
+                period = self.ihub_format_period(_from, _to)
                 if self.fail_run:
                     self.ihub_error(
                         f"Demo run {period} failed because 'Fail Runs' is set",

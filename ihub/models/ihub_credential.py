@@ -467,7 +467,8 @@ class IHubCredential(models.Model):
             ]
         )
         for credential in credentials:
-            expiry = credential._expiry_date()
+            # The day it expires for the responsible, who reads the to-do.
+            expiry = credential._expiry_date(credential.integration_id.user_id)
             if not expiry or expiry > horizon or credential.expiry_warned_on == expiry:
                 continue
             integration = credential.integration_id
@@ -492,8 +493,13 @@ class IHubCredential(models.Model):
                 )
             credential.with_context(**{INTERNAL_WRITE: True}).expiry_warned_on = expiry
 
-    def _expiry_date(self):
+    def _expiry_date(self, user):
+        """The first day this credential is expired, on ``user``'s calendar."""
         dates = [self.expires_on] if self.expires_on else []
         if self.refresh_token_expires_at:
-            dates.append(self.refresh_token_expires_at.date())
+            tz, _own = self._ihub_reader_tz(user)
+            local = fields.Datetime.context_timestamp(
+                self.with_context(tz=tz), self.refresh_token_expires_at
+            )
+            dates.append(local.date())
         return min(dates) if dates else None

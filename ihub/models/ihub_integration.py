@@ -674,7 +674,7 @@ class IHubIntegration(models.Model):
                 _(
                     "The period starts at %(start)s, which is still to come: there is nothing "
                     "to run over yet. Choose a period that has begun.",
-                    start=self._format_time_for(self.env.user, date_from),
+                    start=self.ihub_format_time(date_from, zone=False),
                 )
             )
         same = [("dry_run", "=", dry_run)]
@@ -725,14 +725,9 @@ class IHubIntegration(models.Model):
         return self._queued_manual_runs(domain, limit=limit)
 
     def _overlap_message(self, overlaps):
-        user = self.env.user
+        # Read at once by the user, beside the period's fields: their zone, not named.
         periods = ", ".join(
-            _(
-                "%(start)s – %(end)s",
-                start=self._format_time_for(user, job.date_from) if job.date_from else "…",
-                end=self._format_time_for(user, job.date_to) if job.date_to else "…",
-            )
-            for job in overlaps
+            self.ihub_format_period(job.date_from, job.date_to, zone=False) for job in overlaps
         )
         return _(
             "A run of '%(name)s' waiting to start covers part of this period (%(periods)s): "

@@ -6,8 +6,7 @@ run), kept beside the model's file so that it stays readable.
 
 import logging
 
-from odoo import SUPERUSER_ID, _, api, fields, models
-from odoo.tools import format_datetime
+from odoo import SUPERUSER_ID, _, fields, models
 
 _logger = logging.getLogger(__name__)
 
@@ -24,7 +23,10 @@ class IHubIntegration(models.Model):
         ``_close_failure_notices`` once the integration is healthy again."""
         self.ensure_one()
         responsible = self.user_id
-        moment = self._format_time_for(responsible, fields.Datetime.now())
+        # Read later, by the responsible: their zone (else the company's), named.
+        moment = self.with_company(self.company_id or self.env.company).ihub_format_time(
+            fields.Datetime.now(), user=responsible
+        )
         body = _(
             "%(name)s stopped at %(time)s. Reason: %(reason)s. To go on, fix the cause, then "
             "click Reset and Start.",
@@ -74,13 +76,6 @@ class IHubIntegration(models.Model):
             self._notify(
                 lambda _i: activities.with_user(SUPERUSER_ID).action_feedback(feedback=feedback)
             )
-
-    @api.model
-    def _format_time_for(self, user, value):
-        """``value`` (UTC) as ``user`` reads it: in their time zone and language, zone named."""
-        tz = user.tz or self.env.user.tz or "UTC"
-        env = self.env(context=dict(self.env.context, tz=tz, lang=user.lang or self.env.lang))
-        return f"{format_datetime(env, value, tz=tz)} ({tz})"
 
     def _notify(self, send):
         """Tell people, through ``send(integration)``, without putting what happened at risk.

@@ -10,6 +10,7 @@ import secrets
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import format_date
 
 from odoo.addons.ihub.lib import webhook_signature
 
@@ -135,7 +136,11 @@ class IHubIntegrationWebhook(models.Model):
             {
                 "integration_id": self.id,
                 "kind": "hmac",
-                "name": _("Webhook signing secret %(date)s", date=fields.Date.today()),
+                # The user's today (not the server's, in UTC), as they write dates.
+                "name": _(
+                    "Webhook signing secret %(date)s",
+                    date=format_date(self.env, fields.Date.context_today(self)),
+                ),
                 "secret": secret,
             }
         )

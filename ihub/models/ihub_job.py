@@ -595,9 +595,12 @@ class IHubJob(models.Model):
                 "state": "pending",
                 "eta": False,
                 **progress.committed,
+                # Not the checkpoint itself: the integration's own text (a cursor, a UTC
+                # stamp), which people cannot read.
                 "note": _(
-                    "Paused at checkpoint %(checkpoint)s: the worker's time was up.",
-                    checkpoint=progress.checkpoint,
+                    "Paused: the worker's time was up. It goes on from its last saved "
+                    "progress (%(count)s processed).",
+                    count=progress.committed.get("processed_count", 0),
                 ),
             }
         )
@@ -845,9 +848,8 @@ class IHubJob(models.Model):
         self.integration_id._ihub_event(
             "warning",
             _(
-                "Run %(job)s lost its worker after checkpoint %(checkpoint)s; it resumes there.",
+                "Run %(job)s lost its worker after saving its progress; it resumes there.",
                 job=self.id,
-                checkpoint=self.checkpoint,
             ),
             None,
             self,

@@ -1,7 +1,6 @@
 from markupsafe import Markup, escape
 
 from odoo import _, api, fields, models
-from odoo.tools import format_datetime
 
 # The timeline shows this many of a run's events (its Events page has them all).
 TIMELINE_EVENTS = 30
@@ -53,14 +52,15 @@ class IHubJob(models.Model):
         return sorted((e for e in entries if e[0]), key=lambda e: e[0])
 
     def _timeline_html(self, entries):
-        # Times in the reader's time zone, like the date fields around it.
+        # Times in the reader's time zone, like the date fields around it (named only when
+        # the reader has none of their own: then it is the company's, or UTC).
         rows = Markup("").join(
             Markup(
                 '<li class="d-flex gap-2 mb-1"><i class="fa fa-fw mt-1 %s"></i>'
                 '<span class="text-muted text-nowrap">%s</span>'
                 '<span class="text-break">%s</span></li>'
             )
-            % (icon, format_datetime(self.env, date, dt_format="medium"), escape(text or ""))
+            % (icon, self.ihub_format_time(date, zone=False), escape(text or ""))
             for date, icon, text in entries
         )
         return Markup('<ul class="list-unstyled mb-0 o_ihub_timeline">%s</ul>') % rows

@@ -1,8 +1,9 @@
 """The event helpers of ihub/lib, without a database."""
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from odoo.tests import BaseCase
 
@@ -12,6 +13,8 @@ from odoo.addons.ihub.lib.events import (
     format_summary,
     pop_raise_flag,
 )
+
+AUCKLAND = ZoneInfo("Pacific/Auckland")
 
 
 class TestFormatDetails(BaseCase):
@@ -26,11 +29,19 @@ class TestFormatDetails(BaseCase):
     def test_structures_become_pretty_json_even_with_odd_values(self):
         text = format_details({"when": datetime(2026, 1, 2), "amount": Decimal("1.50"), "n": [1]})
         self.assertEqual(
-            json.loads(text), {"amount": "1.50", "n": [1], "when": "2026-01-02 00:00:00"}
+            json.loads(text), {"amount": "1.50", "n": [1], "when": "2026-01-02T00:00:00+00:00"}
         )
         self.assertTrue(text.startswith("{\n  "))
         self.assertEqual(json.loads(format_details((1, "é"))), [1, "é"])
         self.assertIn("é", format_details(["é"]), "non-ASCII is kept readable")
+
+    def test_times_in_details_say_they_are_utc(self):
+        # Odoo's naive datetimes are UTC: the details say so instead of looking local.
+        naive, aware = datetime(2026, 6, 1, 12, 0), datetime(2026, 6, 2, 0, 0, tzinfo=AUCKLAND)
+        data = json.loads(format_details({"naive": naive, "aware": aware, "day": date(2026, 6, 2)}))
+        self.assertEqual(data["naive"], "2026-06-01T12:00:00+00:00")
+        self.assertEqual(data["aware"], "2026-06-02T00:00:00+12:00", "an offset given is kept")
+        self.assertEqual(data["day"], "2026-06-02")
 
     def test_exception_gives_its_traceback(self):
         try:

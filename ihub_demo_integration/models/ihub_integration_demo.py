@@ -1,7 +1,6 @@
 from datetime import timedelta
 
 from odoo import fields, models
-from odoo.tools import format_datetime
 
 from odoo.addons.ihub.lib.api import Endpoint, Param
 
@@ -70,8 +69,7 @@ class DemoIntegration(models.Model):
         """Log the period this run covers; fail instead when "Fail Runs" is set."""
         self.ensure_one()
         # Times in a text are for people: in the run user's time zone, and say which.
-        start, end = format_datetime(self.env, _from), format_datetime(self.env, _to)
-        period = f"{start} – {end} {self.env.user.tz or 'UTC'}"
+        period = self.ihub_format_period(_from, _to)
         if self.fail_run:
             self.ihub_error(
                 f"Demo run {period} failed because 'Fail Runs' is set",

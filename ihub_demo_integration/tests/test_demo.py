@@ -53,9 +53,23 @@ class TestDemoIntegration(TransactionCase):
         self.assertEqual(log.level, "info")
         # In the run user's time zone, named.
         self.assertIn(
-            "May 1, 2026, 10:00:00 AM – May 1, 2026, 11:00:00 AM Europe/Brussels", log.summary
+            "May 1, 2026, 10:00:00 AM – May 1, 2026, 11:00:00 AM (Europe/Brussels)", log.summary
         )
         self.assertIn('"custom_field": "value"', log.details)
+
+    def test_run_summary_is_in_the_run_users_zone_not_utc(self):
+        # Far from UTC: 12:00 UTC on June 1 is midnight on June 2 in Auckland.
+        self.manager.tz = "Pacific/Auckland"
+        start, end = datetime(2026, 6, 1, 11, 0), datetime(2026, 6, 1, 12, 0)
+        self.demo.super_id.with_user(self.user)._run_manually(start, end)
+        self.env["ihub.job"]._cron_run_due_jobs()
+        (log,) = self.demo.log_ids
+        self.assertIn(
+            "Jun 1, 2026, 11:00:00 PM – Jun 2, 2026, 12:00:00 AM (Pacific/Auckland)", log.summary
+        )
+        self.assertNotIn("11:00:00 AM", log.summary)
+        # The details keep the stored values, saying they are UTC.
+        self.assertIn('"to": "2026-06-01T12:00:00+00:00"', log.details)
 
     def test_run_fails_when_fail_run_is_set(self):
         self.demo.with_user(self.manager).fail_run = True

@@ -18,6 +18,7 @@ from . import test_api
 from . import test_api_schemathesis
 from . import test_live
 from . import test_live_tour
+from . import test_local_times
 from . import test_failure_notice
 from . import test_operate
 from . import test_author_traps

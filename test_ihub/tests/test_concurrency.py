@@ -333,7 +333,7 @@ class TestDeadAndLiveWorkers(ServerCase):
             sub = env["ihub.integration"].browse(integration_id).sub_id
             self.assertEqual(sub.batches_done, 4, "each batch once: resumed, not started over")
             self.assertEqual((job.checkpoint, job.processed_count), ("4", 40))
-            self.assertIn("Paused at checkpoint", job.note or "")
+            self.assertIn("Paused: the worker's time was up", job.note or "")
             self.assertEqual(
                 env["ihub.job"].search_count([("integration_id", "=", integration_id)]),
                 1,
