@@ -23,4 +23,4 @@ class IrHttp(models.AbstractModel):
             httprequest = request.httprequest
             httprequest.form = ImmutableOrderedMultiDict()
             httprequest.files = ImmutableOrderedMultiDict()
-        super()._pre_dispatch(rule, args)
+        return super()._pre_dispatch(rule, args)
