@@ -253,7 +253,7 @@ def run_integration(env, args, values):
             if values[name]:
                 raise api.invalid(name, "this integration does not run over a period")
         date_to = fields.Datetime.now()
-    job = integration._run_manually(date_from, date_to, bool(values["dry_run"]))
+    job = integration._run_manually(date_from, date_to, bool(values["dry_run"]), trigger="api")
     return job_data(job.with_env(env)), {}
 
 

@@ -54,6 +54,8 @@ class IHubWebhookController(http.Controller):
         save_session=False,
         # Not the default readonly of auth="none": the intake writes (in a cursor of its own).
         readonly=False,
+        # The body is read here, size first: Odoo must not parse a form body before (ir_http.py).
+        ihub_raw_body=True,
     )
     def ihub_hook(self, token, **_params):
         """Receive a push (see the module docstring for the order of the checks)."""
@@ -184,8 +186,9 @@ class IHubWebhookController(http.Controller):
         length = httprequest.content_length
         if length is not None and length > limit:
             raise too_large
-        # Werkzeug stops reading a body without Content-Length (chunked) past the limit.
-        httprequest.max_content_length = limit
+        # Werkzeug stops reading a body without Content-Length (chunked) at max_content_length,
+        # silently when it ends exactly there: one byte more tells a body over the limit.
+        httprequest.max_content_length = limit + 1
         try:
             body = httprequest.get_data()
         except RequestEntityTooLarge:

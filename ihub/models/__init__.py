@@ -32,3 +32,4 @@ from . import ihub_webhook_subscription
 from . import ihub_webhook_delivery
 from . import base_webhook
 from . import ir_cron
+from . import ir_http

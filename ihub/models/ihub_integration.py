@@ -647,10 +647,13 @@ class IHubIntegration(models.Model):
         self._run_manually(None, fields.Datetime.now())
         return self._notify_queued()
 
-    def _run_manually(self, date_from, date_to, dry_run=False, allow_overlap=False):
+    def _run_manually(
+        self, date_from, date_to, dry_run=False, allow_overlap=False, trigger="manual"
+    ):
         """Queue a manual run over [date_from, date_to); it does not move the schedule.
 
-        The one place every manual run is queued (Run Manually, its wizard, the REST API). It
+        The one place every manual run is queued (Run Manually, its wizard, the REST API,
+        which passes ``trigger="api"`` so the Runs list tells the two apart). It
         refuses a period entirely in the future, a run exactly like one already queued, and,
         unless ``allow_overlap``, a period overlapping a queued run's (the wizard warns about
         it first; see ``_manual_run_overlaps``). A dry run (types with ``has_dry_run``) reports
@@ -690,7 +693,7 @@ class IHubIntegration(models.Model):
             if overlaps:
                 raise UserError(self._overlap_message(overlaps))
         return self.env["ihub.job"]._enqueue(
-            self, "manual", date_from=date_from, date_to=date_to, priority=5, dry_run=dry_run
+            self, trigger, date_from=date_from, date_to=date_to, priority=5, dry_run=dry_run
         )
 
     def _queued_manual_runs(self, domain, limit=None):

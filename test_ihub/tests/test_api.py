@@ -1,5 +1,8 @@
 """iHub's REST API over real HTTP: keys, companies, permissions, parameters, quota, audit."""
 
+import ast
+
+from lxml import etree
 from openapi_spec_validator import validate
 
 from odoo import sql_db
@@ -44,6 +47,13 @@ class TestApiAuth(ApiCase):
 
 @tagged("post_install", "-at_install")
 class TestApiAccess(ApiCase):
+    def runs_filter(self, name):
+        """The domain of the Runs list's search filter ``name``, as the user's view has it."""
+        views = self.env["ihub.job"].with_user(self.user).get_views([(False, "search")])
+        arch = etree.fromstring(views["views"]["search"]["arch"])
+        (node,) = arch.xpath(f"//filter[@name='{name}']")
+        return ast.literal_eval(node.get("domain"))
+
     def test_a_key_of_company_b_does_not_see_company_a(self):
         job_a = self.env["ihub.job"]._enqueue(self.integration_a, "manual")
         listed = self.call("GET", "/integrations", login="api_user_b").json()
@@ -84,10 +94,14 @@ class TestApiAccess(ApiCase):
         self.assertEqual(response.status_code, 202, response.text)
         job = self.env["ihub.job"].browse(response.json()["data"]["id"])
         self.assertEqual(response.headers["Location"], f"{API}/jobs/{job.id}")
-        self.assertEqual((job.state, job.user_id), ("pending", self.user))
+        # Told apart from Run Manually in the Runs list (filter "API", group by trigger).
+        self.assertEqual((job.state, job.user_id, job.trigger), ("pending", self.user, "api"))
+        self.assertEqual(response.json()["data"]["trigger"], "api")
         self.assertEqual(
             (str(job.date_from), str(job.date_to)), ("2026-05-01 00:00:00", "2026-05-01 22:00:00")
         )
+        api_runs = self.env["ihub.job"].with_user(self.user).search(self.runs_filter("api"))
+        self.assertEqual(api_runs, job)
         self.assertEqual(response.json()["data"]["date_to"], "2026-05-01T22:00:00Z")
         response = self.call("POST", f"/integrations/{integration.id}/stop")
         self.assertEqual(response.json()["data"]["state"], "stopped")

@@ -167,3 +167,71 @@ class TestRpcSurface(HttpCase):
             "rpc_reader", "ihub.job", "name_search", [], {"name": f"#{self.other_job.id}"}
         )
         self.assertEqual([row[0] for row in result], [self.other_job.id])
+
+    def test_webhook_subscriptions_are_configured_by_managers_only(self):
+        # A subscription decides which fields of which model leave Odoo, and to where: that is
+        # configuration (managers); an iHub user reads it and operates it (a test event).
+        self.integration.allow_private_network = True
+        subscription = (
+            self.env["ihub.webhook.subscription"]
+            .with_user(self.manager)
+            .create(
+                {
+                    "name": "Industries out",
+                    "integration_id": self.integration.id,
+                    "model_id": self.env.ref("base.model_res_partner_industry").id,
+                    "target_url": "http://127.0.0.1:9/hook",
+                }
+            )
+        )
+        model = "ihub.webhook.subscription"
+        result, error = self.call(
+            "rpc_reader", model, "read", [[subscription.id], ["name", "target_url", "active"]]
+        )
+        self.assertFalse(error)
+        self.assertEqual(result[0]["target_url"], "http://127.0.0.1:9/hook")
+        refused_calls = {
+            "write active": ("write", [[subscription.id], {"active": False}]),
+            "write target": ("write", [[subscription.id], {"target_url": "http://127.0.0.1:8/"}]),
+            "create": (
+                "create",
+                [
+                    {
+                        "name": "Mine",
+                        "integration_id": self.integration.id,
+                        "model_id": self.env.ref("base.model_res_partner_industry").id,
+                        "target_url": "http://127.0.0.1:9/mine",
+                    }
+                ],
+            ),
+            "unlink": ("unlink", [[subscription.id]]),
+            "new secret": ("action_generate_secret", [[subscription.id]]),
+        }
+        for name, (method, args) in refused_calls.items():
+            with self.subTest(name):
+                _result, error = self.call("rpc_reader", model, method, args, refused=True)
+                self.assertRefused(error, "AccessError", "not allowed to")
+        subscription.invalidate_recordset()
+        self.assertEqual(
+            (subscription.exists(), subscription.active, subscription.target_url),
+            (subscription, True, "http://127.0.0.1:9/hook"),
+        )
+        self.assertFalse(subscription.credential_id)
+        self.assertEqual(self.env[model].search_count([("name", "=", "Mine")]), 0)
+        # Operating it is allowed, as Redeliver is on its deliveries.
+        _result, error = self.call(
+            "rpc_reader", model, "action_send_test_event", [[subscription.id]]
+        )
+        self.assertFalse(error)
+        self.assertEqual(subscription.delivery_ids.mapped("event"), ["test"])
+        # A plain internal user does not even read it.
+        _result, error = self.call(
+            "rpc_internal", model, "read", [[subscription.id], ["target_url"]], refused=True
+        )
+        self.assertRefused(error, "AccessError", "not allowed to")
+        # The manager configures it.
+        _result, error = self.call(
+            "rpc_manager", model, "write", [[subscription.id], {"active": False}]
+        )
+        self.assertFalse(error)
+        self.assertFalse(subscription.active)

@@ -254,6 +254,57 @@ class TestWebhookInbound(WebhookCase):
         self.assertError(response, 413, "payload_too_large")
         self.assertFalse(self.events())
         self.assertEqual(self.counter("payload_too_large"), 2)
+        # A chunked body of exactly the limit passes.
+        exact = json.dumps({"type": "x", "pad": ""})
+        exact = json.dumps({"type": "x", "pad": "y" * (100 - len(exact))})
+        self.assertEqual(len(exact), 100)
+        chunks = iter([exact[:50].encode(), exact[50:].encode()])
+        response = self.opener.post(
+            f"{self.base_url()}/ihub/hook/{self.path}",
+            data=chunks,
+            headers=signed(exact, "exact"),
+            timeout=30,
+        )
+        self.assertEqual(response.status_code, 202, response.text)
+
+    def test_form_bodies_are_not_parsed_before_the_checks(self):
+        # Odoo parses form and multipart bodies into request parameters before a route runs,
+        # reading them whatever their size and consuming the bytes the signature covers.
+        self.env["ir.config_parameter"].sudo().set_param("ihub.webhook_max_body_bytes", "100")
+        form = "application/x-www-form-urlencoded"
+        multipart = "multipart/form-data; boundary=b0undary"
+        bodies = {
+            form: "type=order.created&pad=" + "y" * 200,
+            multipart: (
+                '--b0undary\r\nContent-Disposition: form-data; name="pad"\r\n\r\n'
+                + "y" * 200
+                + "\r\n--b0undary--\r\n"
+            ),
+        }
+        url = f"{self.base_url()}/ihub/hook/{self.path}"
+        for content_type, big in bodies.items():
+            with self.subTest(content_type=content_type):
+                headers = {**signed(big, "form"), "Content-Type": content_type}
+                self.assertError(self.push(body=big, headers=headers), 413, "payload_too_large")
+                # Chunked, without a Content-Length: cut at the limit, not parsed whole first.
+                chunks = iter([big[:50].encode(), big[50:].encode()])
+                response = self.opener.post(url, data=chunks, headers=headers, timeout=30)
+                self.assertError(response, 413, "payload_too_large")
+        self.assertFalse(self.events())
+        self.assertEqual(self.counter("payload_too_large"), 4)
+        # Under the limit, a signed form is verified over its raw bytes, then is not JSON.
+        small_bodies = {
+            form: "type=order.created",
+            multipart: '--b0undary\r\nContent-Disposition: form-data; name="a"\r\n\r\nb\r\n'
+            "--b0undary--\r\n",
+        }
+        for content_type, small in small_bodies.items():
+            with self.subTest(content_type=content_type):
+                headers = {**signed(small, "small-form"), "Content-Type": content_type}
+                self.assertError(self.push(body=small, headers=headers), 400, "malformed_json")
+        self.assertFalse(self.events())
+        self.assertEqual(self.counter("bad_request"), 2)
+        self.assertEqual(self.counter("unauthorized"), 0)
 
     def test_stopped_integration_answers_503(self):
         self.integration.with_user(self.ihub_user).action_stop()

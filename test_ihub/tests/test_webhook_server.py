@@ -1,5 +1,7 @@
 """Pushes to a real Odoo server process: persist-before-ack at named kill points, and
-concurrent duplicate deliveries."""
+concurrent duplicate deliveries — in a threaded server (a kill point kills the whole server)
+and in a prefork one (HTTP workers in processes of their own, as in production: a kill point
+kills the worker serving the push, and the server replaces it)."""
 
 import json
 import os
@@ -17,7 +19,9 @@ from .servers import ServerCase
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
-class TestWebhookServer(ServerCase):
+class WebhookServerCase(ServerCase):
+    workers = 0  # HTTP worker processes of the servers started (0: a threaded server)
+
     def setUp(self):
         super().setUp()
         with self.transaction() as env:
@@ -39,7 +43,7 @@ class TestWebhookServer(ServerCase):
         if kill_at:
             os.environ[webhooks.KILL_ENV] = kill_at
         try:
-            server = self.start_server(log)
+            server = self.start_server(log, workers=self.workers)
         finally:
             os.environ.pop(webhooks.KILL_ENV, None)
         port = self.server_port(server)
@@ -65,6 +69,36 @@ class TestWebhookServer(ServerCase):
                 [("integration_id", "=", self.integration_id), ("delivery_id", "=", msg_id)]
             )
 
+    def send_together(self, url, msg_id, count):
+        """Post the same signed delivery from ``count`` threads at once; their statuses
+        (None: the connection was cut without an answer)."""
+        barrier = threading.Barrier(count)
+        statuses = []
+
+        def send():
+            barrier.wait()
+            try:
+                statuses.append(self.post(url, msg_id).status_code)
+            except requests.ConnectionError:
+                statuses.append(None)
+
+        threads = [threading.Thread(target=send) for _ in range(count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return statuses
+
+    def hook_calls(self, msg_id):
+        with self.transaction() as env:
+            calls = env["ihub.integration.test.webhook"].browse(self.sub_id).hook_calls or ""
+            return [line for line in calls.splitlines() if line.startswith(f"{msg_id}|")]
+
+    def wait_until_handled(self, msg_id, server):
+        self.wait_for(lambda _env: self.hook_calls(msg_id), [server], message="the webhook lane")
+
+
+class TestWebhookServer(WebhookServerCase):
     def test_killed_after_commit_loses_nothing(self):
         server, url, _log = self.start(kill_at="after_commit")
         with self.assertRaises(requests.ConnectionError):
@@ -122,3 +156,53 @@ class TestWebhookServer(ServerCase):
             self.assertEqual(event.state, "done")
             self.assertEqual(event.job_id.lane, "webhook")
         self.assertFalse(self.ihub_errors(self.read_log(log)))
+
+
+class TestWebhookPreforkDuplicates(WebhookServerCase):
+    """Duplicates racing in two worker processes: the unique index decides, not a lock in
+    memory."""
+
+    workers = 2
+
+    def test_concurrent_duplicates_make_one_event_and_one_hook_call(self):
+        server, url, log = self.start()
+        statuses = self.send_together(url, "same-delivery", 8)
+        self.assertEqual(sorted(statuses), [200] * 7 + [202], self.read_log(log)[-5000:])
+        self.assertEqual(self.stored("same-delivery"), 1)
+        self.wait_until_handled("same-delivery", server)
+        self.assertEqual(len(self.hook_calls("same-delivery")), 1)
+        self.assertFalse(self.ihub_errors(self.read_log(log)))
+
+
+class TestWebhookPreforkKilledAfterCommit(WebhookServerCase):
+    workers = 2
+
+    def test_the_sender_got_nothing_or_2xx_and_the_event_is_kept(self):
+        server, url, log = self.start(kill_at="after_commit")
+        # Every worker dies right after committing a new event, before answering.
+        statuses = self.send_together(url, "kept", 4)
+        self.assertIsNone(server.poll(), "the server replaced the killed worker")
+        # The one push that stored the event got no answer; the others waited for its commit
+        # (the unique index) and were told it is a duplicate.
+        self.assertEqual((statuses.count(None), statuses.count(200)), (1, 3), statuses)
+        self.assertEqual(self.stored("kept"), 1, "committed before the answer")
+        # The sender retries; a new worker answers 200 at once, without storing it again.
+        self.assertEqual(self.post(url, "kept").status_code, 200)
+        self.assertEqual(self.stored("kept"), 1)
+        self.wait_until_handled("kept", server)
+        self.assertEqual(len(self.hook_calls("kept")), 1)
+        self.assertFalse(self.ihub_errors(self.read_log(log)))
+
+
+class TestWebhookPreforkKilledBeforeCommit(WebhookServerCase):
+    workers = 2
+
+    def test_no_2xx_and_nothing_stored(self):
+        server, url, _log = self.start(kill_at="before_commit")
+        statuses = self.send_together(url, "lost", 4)
+        self.assertIsNone(server.poll(), "the server replaced the killed workers")
+        self.assertEqual(statuses, [None] * 4, "no answer at all: the sender will retry")
+        self.assertEqual(self.stored("lost"), 0)
+        with self.transaction() as env:
+            jobs = env["ihub.job"].search_count([("integration_id", "=", self.integration_id)])
+        self.assertEqual(jobs, 0, "the lane job queued with it was rolled back too")
