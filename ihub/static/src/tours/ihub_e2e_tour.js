@@ -315,6 +315,10 @@ function resetAndRetry() {
             content: "The card is healthy",
             trigger: `.o_kanban_record:contains(${NAME}) .o_ihub_state:contains(Active)`,
         },
+        {
+            content: "... and counts its day in plain words: one error, not 1 errors",
+            trigger: `.o_kanban_record:contains(${NAME}) .o_ihub_last_24h:contains(1 error):not(:contains(errors))`,
+        },
         screenshot("dashboard"),
     ];
 }
