@@ -25,10 +25,14 @@ MARKER = "ihub-screenshot:"
 COLOURS = 256
 
 
+REPO = Path(file_path("ihub_demo_integration")).parent
+SCREENSHOT_DIR = REPO / "docs" / "screenshots"
+
+
 def readme_screenshots():
     """The names of the pictures README.md shows (docs/screenshots/<name>.png)."""
-    readme = Path(file_path("ihub_demo_integration")).parent / "README.md"
-    return set(re.findall(r"docs/screenshots/(\w+)\.png", readme.read_text(encoding="utf-8")))
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    return set(re.findall(r"docs/screenshots/(\w+)\.png", readme))
 
 
 def shrink(png):

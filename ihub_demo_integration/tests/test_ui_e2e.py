@@ -9,7 +9,7 @@ from odoo.addons.bus.models.bus import channel_with_db, json_dump
 from odoo.addons.ihub.lib import journal
 from odoo.addons.ihub.models.ihub_integration_notice import FAILURE_ACTIVITY
 
-from .screenshots import TourScreens, readme_screenshots
+from .screenshots import SCREENSHOT_DIR, TourScreens, readme_screenshots
 
 TZ = "Europe/Brussels"
 NAME = "Shop Orders"
@@ -73,6 +73,8 @@ class EndToEndCase(HttpCase):
         shown = {n for n in readme_screenshots() if n.endswith("_phone") == phone}
         self.assertTrue(shown, "README.md shows screenshots")
         self.assertLessEqual(shown, set(screens.names))
+        for name in shown:
+            self.assertTrue((SCREENSHOT_DIR / f"{name}.png").is_file(), f"{name}.png is committed")
 
 
 @tagged("post_install", "-at_install")

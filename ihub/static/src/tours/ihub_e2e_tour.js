@@ -119,7 +119,6 @@ function addFromCatalogue() {
         ...add,
         { trigger: ".o_field_widget[name=name] input", run: `edit ${NAME}` },
         { trigger: ".o_field_widget[name=a_custom_field] input", run: "edit Web shop" },
-        screenshot("settings"),
         ...save(),
         button("action_open_integration", "Go on to the integration"),
         state("Draft"),
