@@ -66,6 +66,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     test.set_defaults(func=commands.cmd_test)
 
+    shots = sub.add_parser(
+        "screenshots",
+        help="remake the README's screenshots (docs/screenshots/*.png) with the browser tours",
+        description="Run the end-to-end browser tours on a fresh test database with "
+        "IHUB_SCREENSHOTS set: their named steps save the pages they show.",
+    )
+    shots.add_argument("--database", default="ihub_shots", help="database (default: ihub_shots)")
+    shots.add_argument(
+        "--http-port",
+        type=int,
+        default=int(os.environ.get("IHUB_TEST_HTTP_PORT", "8069")),
+        help="port of the server the tours use (default: $IHUB_TEST_HTTP_PORT or 8069)",
+    )
+    shots.set_defaults(func=commands.cmd_screenshots)
+
     pot_cmd = sub.add_parser(
         "pot",
         help="export the addons' translation templates (<addon>/i18n/<addon>.pot)",

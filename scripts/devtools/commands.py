@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import socket
@@ -166,6 +167,21 @@ def cmd_test(args) -> int:
             "<addon>/tests/test_*.py; check the -k/-m filters or paths you passed.",
             flush=True,
         )
+    return code
+
+
+# The tours whose steps make the README's pictures, and where they go.
+SCREENSHOT_TESTS = ("ihub_demo_integration/tests/test_ui_e2e.py",)
+SCREENSHOT_DIR = REPO_ROOT / "docs" / "screenshots"
+
+
+def cmd_screenshots(args) -> int:
+    """``test`` on the end-to-end tours, which save their named pages in docs/screenshots."""
+    os.environ["IHUB_SCREENSHOTS"] = str(SCREENSHOT_DIR)
+    args.pytest_args = [*SCREENSHOT_TESTS, *args.pytest_args]
+    code = cmd_test(args)
+    if code == 0:
+        say(f"screenshots in {SCREENSHOT_DIR.relative_to(REPO_ROOT)}: check them, then commit")
     return code
 
 

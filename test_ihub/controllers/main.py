@@ -7,7 +7,7 @@ mode.
 
 from werkzeug.exceptions import NotFound
 
-from odoo import http
+from odoo import fields, http
 from odoo.http import request
 
 from odoo.addons.bus.models.bus import dispatch, hashable
@@ -15,9 +15,13 @@ from odoo.addons.bus.models.bus import dispatch, hashable
 
 class TestIHubController(http.Controller):
     @http.route("/test_ihub/run_due_jobs", type="json", auth="user")
-    def run_due_jobs(self):
+    def run_due_jobs(self, scheduled=False):
+        """Run the queued runs; with ``scheduled``, first what Odoo's scheduler would: the
+        integration crons that were triggered (Start triggers one) queue their scheduled run."""
         if not request.registry.in_test_mode():
             raise NotFound()
+        if scheduled:
+            self._run_triggered_schedules()
         # What the runner cron does (ihub.tests.common.run_due_jobs, not imported here: the
         # test framework is not for addons' runtime code).
         Job = request.env["ihub.job"].sudo()
@@ -34,3 +38,14 @@ class TestIHubController(http.Controller):
         for websocket in websockets:
             websocket.trigger_notification_dispatching()
         return True
+
+    def _run_triggered_schedules(self):
+        env = request.env(su=True)
+        Integration = env["ihub.integration"]
+        integrations = Integration.search([("state", "=", "active"), ("cron_id", "!=", False)])
+        triggers = env["ir.cron.trigger"].search(
+            [("cron_id", "in", integrations.cron_id.ids), ("call_at", "<=", fields.Datetime.now())]
+        )
+        for integration in integrations.filtered(lambda i: i.cron_id in triggers.cron_id):
+            Integration._cron_run_scheduled(integration.id)
+        triggers.unlink()

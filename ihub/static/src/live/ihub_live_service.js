@@ -4,7 +4,7 @@
  * message when one of its runs is queued, starts, progresses or ends, or when its state changes
  * (ihub/models/ihub_job_live.py). Views that show runs reload what changed (useIHubLive).
  */
-import { EventBus, onWillUnmount } from "@odoo/owl";
+import { EventBus, onMounted, onWillUnmount } from "@odoo/owl";
 import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
 
@@ -40,12 +40,11 @@ export function useIHubLive(callback, filter = () => true) {
     live.ensureStarted();
     let timer = null;
     let pending = [];
-    const onMessage = ({ detail }) => {
-        if (!filter(detail)) {
-            return;
-        }
-        pending.push(detail);
-        if (!timer) {
+    // A message that comes while the view still loads waits for it: its model cannot reload
+    // before its first load ended (seen on phones, where the bus answers sooner).
+    let mounted = false;
+    const flush = () => {
+        if (!timer && mounted && pending.length) {
             timer = setTimeout(() => {
                 const payloads = pending;
                 pending = [];
@@ -54,7 +53,17 @@ export function useIHubLive(callback, filter = () => true) {
             }, 250);
         }
     };
+    const onMessage = ({ detail }) => {
+        if (filter(detail)) {
+            pending.push(detail);
+            flush();
+        }
+    };
     live.bus.addEventListener("ihub-run", onMessage);
+    onMounted(() => {
+        mounted = true;
+        flush();
+    });
     onWillUnmount(() => {
         live.bus.removeEventListener("ihub-run", onMessage);
         clearTimeout(timer);
