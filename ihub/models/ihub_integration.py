@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
 from odoo.addons.ihub.lib import progress as run_progress
@@ -525,7 +525,9 @@ class IHubIntegration(models.Model):
                 )
             if integration.state == "failed":
                 continue  # the same episode: its notice is out already
-            integration.sudo().state = "failed"
+            # Written as OdooBot, who also posts the notice: the responsible (often the run
+            # user too) did not fail it, and Odoo notifies no one of their own changes.
+            integration.with_user(SUPERUSER_ID).state = "failed"
             integration._deactivate_cron()
             integration._notify_failure(reason)
 

@@ -151,3 +151,13 @@ class TestFailureNotice(IHubCase):
                 NOW, NOW + timedelta(hours=1)
             )
         self.assertEqual(manual.user_id, self.ihub_user, "a manual run names who asked")
+
+    def test_the_state_change_is_odoobots_not_the_run_users(self):
+        # A run failing the integration runs as its run user (here the responsible): the
+        # chatter must not say the responsible failed it.
+        self.integration.with_user(self.ihub_user).action_start()
+        self.sub.with_user(self.manager).fail("the shop is down")
+        (change,) = self.integration.sudo().message_ids.filtered(
+            lambda m: "Failed" in m.tracking_value_ids.mapped("new_value_char")
+        )
+        self.assertEqual(change.author_id, self.bot)
