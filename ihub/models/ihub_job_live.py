@@ -17,8 +17,9 @@ class IHubJob(models.Model):
     """Runs tell the screens that show them when they are queued, start, progress and end.
 
     Each transaction that changes runs sends, when it commits, one bus message per iHub user
-    who may see the integrations concerned (nothing to anyone else); the dashboard, the forms
-    and the Runs list reload what changed. A rolled-back transaction sends nothing.
+    who has Odoo open and may see the integrations concerned (nothing to anyone else); the
+    dashboard, the forms and the Runs list reload what changed. A rolled-back transaction
+    sends nothing.
     """
 
     _inherit = "ihub.job"
@@ -107,6 +108,20 @@ class IHubJob(models.Model):
             return
         group = self.env.ref("ihub.group_ihub_user")
         users = group.sudo().users.filtered(lambda user: user.active and not user.share)
+        if not users:
+            return
+        # Only users with Odoo open (the bus's presence of their browser): a message costs a
+        # NOTIFY on a new PostgreSQL connection, at every run's start and end, and a screen
+        # opened later loads the runs as they are.
+        self.env.cr.execute(
+            """
+            SELECT user_id FROM bus_presence
+             WHERE user_id = ANY(%s) AND status IN ('online', 'away')
+            """,
+            [users.ids],
+        )
+        connected = {row[0] for row in self.env.cr.fetchall()}
+        users = users.filtered(lambda user: user.id in connected)
         for user in users:
             # The user's own rights, in all their companies: what their screens could show.
             visible = integrations.with_env(self.env(user=user.id, su=False, context={}))

@@ -23,6 +23,13 @@ class TestLiveRuns(IHubCase):
             company_ids=[Command.set([cls.other_company.id])],
             company_id=cls.other_company.id,
         )
+        # Each has Odoo open in a browser (the bus's presence); the test below closes it.
+        cls.env["bus.presence"].create(
+            [
+                {"user_id": user.id, "status": "online"}
+                for user in (cls.ihub_user, cls.manager, cls.other_user, cls.internal_user)
+            ]
+        )
 
     def setUp(self):
         super().setUp()
@@ -52,6 +59,16 @@ class TestLiveRuns(IHubCase):
             )
         self.assertEqual(self.messages(self.other_user), [], "cannot see the integration")
         self.assertEqual(self.messages(self.internal_user), [], "not an iHub user")
+
+    def test_no_message_to_those_without_odoo_open(self):
+        self.env["bus.presence"].search([("user_id", "=", self.ihub_user.id)]).status = "offline"
+        job = self.integration._run_manually(None, fields.Datetime.now())
+        self.commit_bus()
+        self.assertEqual(self.messages(self.ihub_user), [], "nobody to show it to")
+        self.assertEqual(
+            self.messages(self.manager),
+            [{"integration_ids": [self.integration.id], "job_ids": [job.id]}],
+        )
 
     def test_start_progress_and_end_are_announced(self):
         self.sub.batch_count = 2
