@@ -1,7 +1,7 @@
 {
     "name": "iHub",
     "summary": "One app and one architecture for every integration between Odoo and other systems",
-    "version": "18.0.1.2.0",
+    "version": "18.0.1.3.0",
     "category": "Productivity/Integrations",
     "website": "https://github.com/ihub-odoo/ihub",
     "author": "iHub developers",

@@ -17,6 +17,9 @@ FAILURE_ACTIVITY = "ihub.mail_activity_type_failure"
 class IHubIntegration(models.Model):
     _inherit = "ihub.integration"
 
+    # Whether a failure to-do may be open: every successful run asks, and mostly none is.
+    failure_notice_open = fields.Boolean(copy=False, readonly=True)
+
     def _notify_failure(self, reason):
         """Tell the responsible once: a message from OdooBot (so that Odoo sends it to them,
         which it does not for a message they wrote themselves) and a to-do, both closed by
@@ -51,10 +54,14 @@ class IHubIntegration(models.Model):
                     FAILURE_ACTIVITY, user_id=responsible.id, summary=summary, note=body
                 )
             )
+        self.sudo().failure_notice_open = True
 
     def _open_failure_activities(self):
-        activity_type = self.env.ref(FAILURE_ACTIVITY, raise_if_not_found=False)
-        if not activity_type or not self:
+        # The cached id, not env.ref: this runs at every successful run.
+        activity_type_id = self.env["ir.model.data"]._xmlid_to_res_id(
+            FAILURE_ACTIVITY, raise_if_not_found=False
+        )
+        if not activity_type_id or not self:
             return self.env["mail.activity"]
         return (
             self.env["mail.activity"]
@@ -63,14 +70,16 @@ class IHubIntegration(models.Model):
                 [
                     ("res_model", "=", self._name),
                     ("res_id", "in", self.ids),
-                    ("activity_type_id", "=", activity_type.id),
+                    ("activity_type_id", "=", activity_type_id),
                 ]
             )
         )
 
     def _close_failure_notices(self):
         """A run succeeded while the integration is no longer failed: the episode is over."""
-        activities = self.filtered(lambda i: i.state != "failed")._open_failure_activities()
+        healthy = self.filtered(lambda i: i.failure_notice_open and i.state != "failed")
+        activities = healthy._open_failure_activities()
+        healthy.sudo().failure_notice_open = False
         if activities:
             feedback = _("Healthy again: a run succeeded.")
             self._notify(

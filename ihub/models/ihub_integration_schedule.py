@@ -173,3 +173,17 @@ class IHubIntegration(models.Model):
                 )
             )
         return self.with_user(user).with_company(company).with_context(integration_id=self.id)
+
+    def _run_sub(self, job):
+        """The sub-record ``job`` calls, in the run's environment (``_run_environment``).
+
+        An integration's sub-record never changes (they are created and deleted together):
+        its id is looked up once per registry, not at every run. The run user's access to it
+        is checked when the run reads it, as for any record.
+        """
+        integration = self._run_environment(job)
+        known = self.env.registry.__dict__.setdefault("_ihub_sub_ids", {})
+        key = (self.id, self.model_name)
+        if not known.get(key):
+            known[key] = self.sudo().sub_id.id
+        return integration.env[self.model_name].browse(known[key])

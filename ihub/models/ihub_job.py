@@ -529,7 +529,7 @@ class IHubJob(models.Model):
         progress.savepoint = self.env.cr.savepoint() if self.dry_run else self._run_savepoint()
         progress.executing = True
         try:
-            sub = self.integration_id._run_environment(self).sub_id
+            sub = self.integration_id._run_sub(self)
             if self.lane == "main":
                 sub.run_from_to(self.date_from or None, self.date_to or None)
             else:

@@ -103,26 +103,27 @@ class IHubJob(models.Model):
     @api.model
     def _ihub_live_send(self, changes):
         """Send each iHub user who may read some of ``changes``' integrations what changed."""
-        integrations = self.env["ihub.integration"].sudo().browse(list(changes)).exists()
-        if not integrations:
-            return
-        group = self.env.ref("ihub.group_ihub_user")
-        users = group.sudo().users.filtered(lambda user: user.active and not user.share)
-        if not users:
-            return
         # Only users with Odoo open (the bus's presence of their browser): a message costs a
         # NOTIFY on a new PostgreSQL connection, at every run's start and end, and a screen
-        # opened later loads the runs as they are.
+        # opened later loads the runs as they are. Mostly nobody is: one statement then.
+        group_id = self.env["ir.model.data"]._xmlid_to_res_id("ihub.group_ihub_user")
         self.env.cr.execute(
             """
-            SELECT user_id FROM bus_presence
-             WHERE user_id = ANY(%s) AND status IN ('online', 'away')
+            SELECT presence.user_id
+              FROM bus_presence presence
+              JOIN res_groups_users_rel member
+                ON member.uid = presence.user_id AND member.gid = %s
+              JOIN res_users users ON users.id = presence.user_id
+             WHERE presence.status IN ('online', 'away')
+               AND users.active AND NOT users.share
             """,
-            [users.ids],
+            [group_id],
         )
-        connected = {row[0] for row in self.env.cr.fetchall()}
-        users = users.filtered(lambda user: user.id in connected)
-        for user in users:
+        connected = [row[0] for row in self.env.cr.fetchall()]
+        if not connected:
+            return
+        integrations = self.env["ihub.integration"].sudo().browse(list(changes)).exists()
+        for user in self.env["res.users"].sudo().browse(connected):
             # The user's own rights, in all their companies: what their screens could show.
             visible = integrations.with_env(self.env(user=user.id, su=False, context={}))
             visible = visible._filtered_access("read")
