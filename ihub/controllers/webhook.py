@@ -21,6 +21,7 @@ from odoo import SUPERUSER_ID, api, http
 from odoo.http import request
 
 from odoo.addons.ihub.lib import webhooks
+from odoo.addons.ihub.lib.isolation import begin_read_committed
 from odoo.addons.ihub.lib.redact import redact_headers
 from odoo.addons.ihub.lib.webhook_signature import SignatureError
 
@@ -240,7 +241,7 @@ def _begin_read_committed(cr):
     # Each statement sees what other requests committed: the unique index's ON CONFLICT and
     # the lane job's look depend on it. Tests share one transaction and cannot change it.
     if not cr.__class__.__name__ == "TestCursor":
-        cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        begin_read_committed(cr)
 
 
 def _json(status, code, message, headers=None, status_text=None, **extra):

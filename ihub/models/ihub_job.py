@@ -14,6 +14,7 @@ from odoo.exceptions import UserError
 from odoo.tools import config
 
 from odoo.addons.ihub.lib.exceptions import IHubPermanentError
+from odoo.addons.ihub.lib.isolation import begin_read_committed, end_read_committed
 from odoo.addons.ihub.lib.liveness import (
     RUN_LOCK_SPACE,
     RunLock,
@@ -680,6 +681,7 @@ class IHubJob(models.Model):
             # Runs are units of work of their own, executed by the scheduler: each claim, batch
             # and end is committed so that other workers and a crash see where it stands.
             self.env.cr.commit()  # pylint: disable=invalid-commit
+            end_read_committed(self.env.cr)  # a claim's transaction was READ COMMITTED
         else:
             self.env.flush_all()
 
@@ -694,7 +696,7 @@ class IHubJob(models.Model):
         """
         if self._can_commit():
             self.env.cr.commit()  # pylint: disable=invalid-commit
-            self.env.cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            begin_read_committed(self.env.cr)
         else:
             self.env.flush_all()
 

@@ -140,8 +140,8 @@ class IHubWebhookEvent(models.Model):
 
         Each event is handled in a savepoint; outcomes are committed together every
         ``COMMIT_EVERY`` seconds (through the run's progress API) and at the run's end. A
-        failure is retried with backoff, the last one leaves a dead letter. When the run ends with events waiting for a later attempt, the next batch
-        is queued for then.
+        failure is retried with backoff, the last one leaves a dead letter. When the run
+        ends with events waiting for a later attempt, the next batch is queued for then.
         """
         integration = job.integration_id
         max_attempts = self._ihub_max_attempts()

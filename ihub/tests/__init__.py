@@ -12,3 +12,4 @@ from . import test_lib_exceptions
 from . import test_lib_runner
 from . import test_lib_sync
 from . import test_lib_webhook_signature
+from . import test_lib_isolation
