@@ -426,6 +426,23 @@ class Session:
         server.start()
         return server
 
+    def sql(self, database: str, *statements: str) -> None:
+        """Run ``statements`` on ``database`` of the cluster, in autocommit (VACUUM cannot run
+        inside a transaction)."""
+        import psycopg2  # noqa: PLC0415 - only the benchmarks that have a cluster need it
+
+        settings = self.cluster.settings()
+        conn = psycopg2.connect(
+            dbname=database, host=settings.host, port=settings.port, user=settings.user
+        )
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cr:
+                for statement in statements:
+                    cr.execute(statement)
+        finally:
+            conn.close()
+
     def conditions(self) -> str:
         """What the figures were measured on, for the header of the table."""
         return (

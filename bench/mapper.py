@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 
 import harness
-import psycopg2
 from harness import say
 
 DATABASE = "ihub_mapper_bench"
@@ -153,19 +152,6 @@ class Bench:
         return self.cr.sql_log_count - before
 
 
-def vacuum(db_settings) -> None:
-    """VACUUM ANALYZE on its own connection (it cannot run inside a transaction)."""
-    connection = psycopg2.connect(
-        dbname=DATABASE, host=db_settings.host, port=db_settings.port, user=db_settings.user
-    )
-    try:
-        connection.autocommit = True
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE ihub_mapper, res_partner")
-    finally:
-        connection.close()
-
-
 def measure(bench: Bench, args) -> dict:
     shuffled = list(bench.external_ids[: args.ids])
     random.Random(7).shuffle(shuffled)
@@ -217,7 +203,7 @@ def run(session: harness.Session, args) -> None:
     session.on_exit(bench.close)
     say(f"binding {args.ids:,} partners ...")
     bind_seconds = bench.fill(args.ids)
-    vacuum(session.cluster.settings())
+    session.sql(DATABASE, "VACUUM ANALYZE ihub_mapper, res_partner")
     say(f"bound in {bind_seconds:.1f} s; resolving ...")
     result = measure(bench, args)
     print_report(result, args, bind_seconds, session.conditions())

@@ -123,40 +123,28 @@ def child(args) -> dict:
 # ---- The driver
 
 
-def clean(cluster) -> None:
-    """Remove what the previous measurement imported, and vacuum: each starts alike."""
-    import psycopg2
-
-    settings = cluster.settings()
-    conn = psycopg2.connect(
-        dbname=DATABASE, host=settings.host, port=settings.port, user=settings.user
+def measure(session: harness.Session, mode: str, size: int, args) -> dict:
+    # Each measurement starts alike: without what the previous one imported, vacuumed.
+    session.sql(
+        DATABASE,
+        "DELETE FROM ihub_mapper",
+        "DELETE FROM res_partner WHERE ref LIKE 'bench-%'",
+        "VACUUM ANALYZE ihub_mapper, res_partner",
     )
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cr:
-            cr.execute("DELETE FROM ihub_mapper")
-            cr.execute("DELETE FROM res_partner WHERE ref LIKE 'bench-%%'")
-            cr.execute("VACUUM ANALYZE ihub_mapper, res_partner")
-    finally:
-        conn.close()
-
-
-def measure(conf: Path, cluster, mode: str, size: int, args) -> dict:
-    clean(cluster)
     harness.say(f"{mode}: importing {size:,} contacts ...")
     extra = ["--profile", f"{args.profile}.{size}"] if args.profile and mode == "ihub" else []
     return harness.run_child(
-        "sync.py", mode, conf, "--size", str(size), "--page", str(args.page), *extra
+        "sync.py", mode, session.conf, "--size", str(size), "--page", str(args.page), *extra
     )
 
 
 def run(session: harness.Session, args) -> None:
     sizes = [int(size) for size in args.sizes.split(",") if size]
-    conf = session.install(("ihub_bench",), DATABASE)
+    session.install(("ihub_bench",), DATABASE)
     rows = []
     for size in sizes:
-        raw = measure(conf, session.cluster, "raw", size, args)
-        ihub = measure(conf, session.cluster, "ihub", size, args)
+        raw = measure(session, "raw", size, args)
+        ihub = measure(session, "ihub", size, args)
         rows.append((size, raw, ihub))
     print_report(rows, args.page, session.conditions())
 
