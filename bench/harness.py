@@ -451,8 +451,14 @@ class Session:
         )
 
     def close(self) -> None:
+        """Stop what the run started, last first; one that fails to stop does not keep the
+        others running."""
         while self._stops:
-            self._stops.pop()()
+            stop = self._stops.pop()
+            try:
+                stop()
+            except Exception as exc:  # noqa: BLE001
+                say(f"could not stop {getattr(stop, '__qualname__', stop)}: {exc!r}")
         if not self.keep:
             shutil.rmtree(self.base, ignore_errors=True)
         say(f"stopped what {self.name} started" + ("" if self.keep else f", removed {self.base}"))
