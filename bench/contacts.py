@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import shutil
-import subprocess
 import sys
 import time
 from datetime import timedelta
@@ -49,15 +47,13 @@ MODULE = "ihub_odoo_contacts"
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = harness.argument_parser("contacts.py", __doc__, children=("setup", "run"))
     parser.add_argument("--companies", type=int, default=200, help="companies on the other side")
     parser.add_argument("--contacts", type=int, default=3000, help="contacts on the other side")
     parser.add_argument("--pages", default="50,500", help="page sizes (contacts per request)")
     parser.add_argument("--delay-ms", type=float, default=10.0, help="the proxy's added latency")
     parser.add_argument("--rounds", type=int, default=1, help="measurements of each (best kept)")
     parser.add_argument("--seed", type=int, default=1, help="of the sample data")
-    parser.add_argument("--child", choices=("setup", "run"), help=argparse.SUPPRESS)
-    parser.add_argument("--conf", help=argparse.SUPPRESS)
     parser.add_argument("--database", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--page", type=int, help=argparse.SUPPRESS)
@@ -179,27 +175,19 @@ class Databases:
 
 
 def child(conf: Path, kind: str, database: str, *extra: str) -> dict:
-    result = subprocess.run(
-        [sys.executable, __file__, "--child", kind, "--conf", str(conf), "--database", database,
-         *extra],
-        capture_output=True, text=True, check=False, cwd=harness.REPO_ROOT,
-    )  # fmt: skip
-    if result.returncode != 0:
-        raise harness.DevError(f"{kind} failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return harness.run_child("contacts.py", kind, conf, "--database", database, *extra)
 
 
-def start_other(base: Path, cluster, databases: Databases, args) -> OtherOdoo:
-    settings = cluster.settings()
+def start_other(session: harness.Session, databases: Databases, args) -> OtherOdoo:
     runtime = OdooRuntime(
         launcher=[*common.python_cmd(), "-m", "odoo"],
         options={
-            "addons_path": ",".join([*harness.odoo_addons_paths(), str(harness.REPO_ROOT)]),
-            "data_dir": str(base / "data"),
-            **settings.odoo_options(),
+            "addons_path": ",".join(session.addons),
+            "data_dir": str(session.base / "data"),
+            **session.cluster.settings().odoo_options(),
         },
         connect=databases.connect,
-        state_dir=base / "other",
+        state_dir=session.base / "other",
         python=common.python_cmd()[0],
         env=common.child_env(),
     )
@@ -209,77 +197,56 @@ def start_other(base: Path, cluster, databases: Databases, args) -> OtherOdoo:
         f"{args.contacts:,} contacts ..."
     )
     start = time.monotonic()
+    session.on_exit(other.stop)
     other.create(companies=args.companies, contacts=args.contacts, seed=args.seed)
     other.start(port=harness.free_port(), log_level="warn")
     harness.say(f"the other Odoo serves {other.url} ({time.monotonic() - start:.0f} s)")
     return other
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    if args.child == "setup":
-        print(json.dumps(child_setup(args)))
-        return 0
-    if args.child == "run":
-        print(json.dumps(child_run(args)))
-        return 0
+def run(session: harness.Session, args) -> None:
     pages = [int(page) for page in args.pages.split(",") if page]
-    base = harness.LOCAL_BENCH / "contacts"
-    shutil.rmtree(base, ignore_errors=True)
-    base.mkdir(parents=True)
-    load_start = os.getloadavg()
-    cluster = harness.start_cluster(base / "postgres")
-    databases = Databases(cluster.settings())
-    other = proxy = None
-    try:
-        conf = harness.write_config(
-            base / "odoo.conf",
-            addons=[str(harness.REPO_ROOT), *harness.odoo_addons_paths()],
-            cluster=cluster,
-            data_dir=base / "data",
-            port=harness.free_port(),
-            workers=0,
-            server_wide="base,web",
-            database=TEMPLATE,
-        )
-        harness.install(conf, harness.odoo_env(0, 1), modules=(MODULE,), database=TEMPLATE)
-        other = start_other(base, cluster, databases, args)
-        connection_file = base / "connection.json"
-        connection_file.write_text(json.dumps(other.connection.as_dict()))
-        child(conf, "setup", TEMPLATE, "--connection", str(connection_file))
-        connection_file.unlink()
-        proxy = DelayProxy(int(other.url.rsplit(":", 1)[1]), delay=args.delay_ms / 1000).start()
-        routes = {"direct": other.url, "proxy": proxy.url}
-        results = {}
-        for round_number in range(1, args.rounds + 1):
-            for route, url in routes.items():
-                for page in pages:
-                    harness.say(f"round {round_number}: {route}, pages of {page} ...")
-                    databases.copy(TEMPLATE, DATABASE, base / "data")
-                    before = proxy.requests
-                    result = child(conf, "run", DATABASE, "--url", url, "--page", str(page))
-                    result["proxied"] = proxy.requests - before
-                    key = (route, page)
-                    best = results.get(key)
-                    if best is None or result["seconds"] < best["seconds"]:
-                        results[key] = result
-        print_report(results, pages, args, load_start, os.getloadavg())
-    finally:
-        if proxy is not None:
-            proxy.stop()
-        if other is not None:
-            other.stop()
-        cluster.stop()
-    return 0
+    conf = session.install((MODULE,), TEMPLATE)
+    databases = Databases(session.cluster.settings())
+    other = start_other(session, databases, args)
+    connection_file = session.base / "connection.json"
+    connection_file.write_text(json.dumps(other.connection.as_dict()))
+    child(conf, "setup", TEMPLATE, "--connection", str(connection_file))
+    connection_file.unlink()
+    proxy = DelayProxy(int(other.url.rsplit(":", 1)[1]), delay=args.delay_ms / 1000).start()
+    session.on_exit(proxy.stop)
+    routes = {"direct": other.url, "proxy": proxy.url}
+    results = {}
+    for round_number in range(1, args.rounds + 1):
+        for route, url in routes.items():
+            for page in pages:
+                harness.say(f"round {round_number}: {route}, pages of {page} ...")
+                databases.copy(TEMPLATE, DATABASE, session.base / "data")
+                before = proxy.requests
+                result = child(conf, "run", DATABASE, "--url", url, "--page", str(page))
+                result["proxied"] = proxy.requests - before
+                key = (route, page)
+                best = results.get(key)
+                if best is None or result["seconds"] < best["seconds"]:
+                    results[key] = result
+    print_report(results, pages, args, session.conditions())
 
 
-def print_report(results, pages, args, load_start, load_end):
+def main(argv=None) -> int:
+    return harness.main(
+        "contacts",
+        parse_args(argv),
+        run,
+        children={"setup": child_setup, "run": child_run},
+        keep=True,
+    )
+
+
+def print_report(results, pages, args, conditions):
     total = args.companies + args.contacts
     print(
         f"\nContacts sync: {args.companies:,} companies + {args.contacts:,} contacts from "
-        f"another Odoo over JSON-RPC, one iHub run each (best of {args.rounds}); "
-        f"{os.cpu_count()} CPUs, load average {load_start[0]:.2f} at start, "
-        f"{load_end[0]:.2f} at end\n"
+        f"another Odoo over JSON-RPC, one iHub run each (best of {args.rounds}); {conditions}\n"
     )
     header = (
         f"{'route':<16} {'page':>5} {'requests':>8} {'HTTP s':>7} {'seconds':>8} "

@@ -1,20 +1,25 @@
-"""What the benchmark runs on: queue_job, a throwaway PostgreSQL cluster, an Odoo server.
+"""What the benchmarks run on: queue_job, a throwaway PostgreSQL cluster, an Odoo server.
 
-Everything here is set up by ``bench/run.py`` and torn down by it; nothing touches the
-developer's own cluster (``.local/postgres``) or databases.
+Everything here is set up by a benchmark (``bench/run.py``, or one run through :func:`main`)
+and torn down by it; nothing touches the developer's own cluster (``.local/postgres``) or
+databases.
 """
 
 from __future__ import annotations
 
+import argparse
 import ast
 import configparser
 import importlib.util
+import json
 import os
+import platform
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -321,3 +326,181 @@ class FloorWorkers:
                 proc.kill()
                 proc.wait(10)
         self.procs = []
+
+
+# ---- A benchmark's main()
+
+
+def argument_parser(script: str, doc: str, children=()) -> argparse.ArgumentParser:
+    """The command line of ``bench/<script>``, described by the first paragraph of ``doc``.
+
+    ``children``: the kinds of child process the script runs itself as (:func:`run_child`),
+    given by the hidden options ``--child`` and ``--conf``.
+    """
+    parser = argparse.ArgumentParser(
+        prog=f"bench/{script}", description=doc.split("\n\n")[0].strip()
+    )
+    if children:
+        parser.add_argument("--child", choices=tuple(children), help=argparse.SUPPRESS)
+        parser.add_argument("--conf", help=argparse.SUPPRESS)
+    return parser
+
+
+def run_child(script: str, kind: str, conf: Path, *extra: str) -> dict:
+    """Run ``bench/<script> --child kind`` (a fresh process: Odoo loaded anew, its own peak
+    memory) and return the JSON it printed last."""
+    result = subprocess.run(
+        [sys.executable, str(BENCH_DIR / script), "--child", kind, "--conf", str(conf), *extra],
+        capture_output=True, text=True, check=False, cwd=REPO_ROOT,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise DevError(f"{kind} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+class Session:
+    """One run of a benchmark: its folder, PostgreSQL cluster, Odoo config and servers, and
+    what else it started (``on_exit``), all stopped by :meth:`close` in reverse order.
+
+    ``keep``: the folder is ``.local/bench/<name>``, emptied at the start and kept after the run
+    (its logs); else a temporary folder, removed at the end.
+    """
+
+    def __init__(self, name: str, keep: bool = False):
+        self.name, self.keep = name, keep
+        self.load_start = os.getloadavg()[0]
+        self.started = time.monotonic()
+        if keep:
+            self.base = LOCAL_BENCH / name
+            shutil.rmtree(self.base, ignore_errors=True)
+            self.base.mkdir(parents=True)
+        else:
+            self.base = Path(tempfile.mkdtemp(prefix=f"ihub-{name}-"))
+        os.chmod(self.base, 0o755)  # the postgres OS user must reach its cluster directory
+        self.cluster = self.conf = self.env = self.port = None
+        self.addons: list[str] = []
+        self.servers: list[OdooServer] = []
+        self._stops: list = []
+
+    def on_exit(self, stop):
+        """Call ``stop()`` when the run ends, whatever happens (before what was started
+        earlier is stopped)."""
+        self._stops.append(stop)
+        return stop
+
+    def install(
+        self, modules, database: str, *, addons_first=(), workers=0, http_workers=0, port=None
+    ) -> Path:
+        """Start the cluster, write the Odoo config (``workers`` cron threads or processes,
+        ``http_workers`` as in :func:`write_config`) and create ``database`` with ``modules``;
+        return the config's path. ``addons_first``: folders put before the repository's."""
+        self.addons = [
+            *addons_first,
+            *odoo_addons_paths(),
+            str(REPO_ROOT),
+            str(BENCH_DIR / "addons"),
+        ]
+        self.cluster = start_cluster(self.base / "postgres")
+        self.on_exit(self.cluster.stop)
+        self.port = port or free_port()
+        self.conf = write_config(
+            self.base / "odoo.conf",
+            addons=self.addons,
+            cluster=self.cluster,
+            data_dir=self.base / "data",
+            port=self.port,
+            workers=workers,
+            http_workers=http_workers,
+            server_wide="base,web",
+            database=database,
+        )
+        self.env = odoo_env(self.port, workers)
+        install(self.conf, self.env, modules, database=database)
+        return self.conf
+
+    def start_server(self, log_name: str) -> OdooServer:
+        """An Odoo server on the config of :meth:`install`, started; stopped at the end."""
+        server = OdooServer(self.conf, self.env, self.port, log_name=log_name)
+        self.servers.append(server)
+        self.on_exit(server.stop)
+        server.start()
+        return server
+
+    def sql(self, database: str, *statements: str) -> None:
+        """Run ``statements`` on ``database`` of the cluster, in autocommit (VACUUM cannot run
+        inside a transaction)."""
+        import psycopg2  # noqa: PLC0415 - only the benchmarks that have a cluster need it
+
+        settings = self.cluster.settings()
+        conn = psycopg2.connect(
+            dbname=database, host=settings.host, port=settings.port, user=settings.user
+        )
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cr:
+                for statement in statements:
+                    cr.execute(statement)
+        finally:
+            conn.close()
+
+    def conditions(self) -> str:
+        """What the figures were measured on, for the header of the table."""
+        return (
+            f"{os.cpu_count()} CPUs, Python {platform.python_version()}, load average "
+            f"{self.load_start:.2f} at start, {os.getloadavg()[0]:.2f} at end"
+        )
+
+    def close(self) -> None:
+        """Stop what the run started, last first; one that fails to stop does not keep the
+        others running."""
+        while self._stops:
+            stop = self._stops.pop()
+            try:
+                stop()
+            except Exception as exc:  # noqa: BLE001
+                say(f"could not stop {getattr(stop, '__qualname__', stop)}: {exc!r}")
+        if not self.keep:
+            shutil.rmtree(self.base, ignore_errors=True)
+        say(f"stopped what {self.name} started" + ("" if self.keep else f", removed {self.base}"))
+
+
+def _interrupt(_signum, _frame):
+    raise KeyboardInterrupt
+
+
+def main(name: str, args, work, *, children=None, keep: bool = False) -> int:
+    """A benchmark's ``main()``: ``work(session, args)`` in a :class:`Session`, or, with
+    ``--child``, the child process ``children[args.child](args)`` printing its JSON answer.
+
+    A SIGTERM ends the run as Ctrl+C does; errors are one line and an exit code (with the end
+    of the servers' logs); whatever the run started is stopped whatever happens.
+    """
+    if getattr(args, "child", None):
+        print(json.dumps(children[args.child](args)))
+        return 0
+    signal.signal(signal.SIGTERM, _interrupt)
+    session = None
+    try:
+        session = Session(name, keep)
+        work(session, args)
+        print(f"Wall time: {time.monotonic() - session.started:.0f} s.")
+        return 0
+    except DevError as exc:
+        _print_server_logs(session)
+        print(f"{name}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        _print_server_logs(session)
+        print(f"{name}: failed: {exc!r}", file=sys.stderr)
+        raise
+    finally:
+        if session is not None:
+            session.close()
+
+
+def _print_server_logs(session) -> None:
+    for server in session.servers if session else ():
+        print(f"--- end of {server.log.name} ---\n{server.tail()}", file=sys.stderr)

@@ -17,20 +17,13 @@ Prints the best round of each, the ratio (goal <= 1.5) and the SQL queries per
 
 from __future__ import annotations
 
-import argparse
-import os
-import platform
 import random
-import shutil
-import signal
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import harness
-import psycopg2
-from harness import DevError, say
+from harness import say
 
 DATABASE = "ihub_mapper_bench"
 MODULES = ("ihub_bench",)
@@ -55,11 +48,9 @@ LOOKUPS = {
 }
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def parse_args(argv=None):
     """The command line."""
-    parser = argparse.ArgumentParser(
-        prog="bench/mapper.py", description=__doc__.split("\n\n")[0].strip()
-    )
+    parser = harness.argument_parser("mapper.py", __doc__)
     parser.add_argument("--ids", type=int, default=100_000, help="external ids (100000)")
     parser.add_argument("--batch", type=int, default=1_000, help="ids per lookup (1000)")
     parser.add_argument("--rounds", type=int, default=5, help="timed rounds of each (5)")
@@ -67,33 +58,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.ids < max(QUERY_BATCH_SIZES) or args.batch < 1 or args.rounds < 1:
         parser.error(f"--ids must be >= {max(QUERY_BATCH_SIZES)}, --batch and --rounds >= 1")
     return args
-
-
-def _interrupt(_signum, _frame):
-    raise KeyboardInterrupt
-
-
-def prepare(tmp: Path):
-    """A cluster with the benchmark database installed; returns (cluster, config path)."""
-    addons = [
-        *harness.odoo_addons_paths(),
-        str(harness.REPO_ROOT),
-        str(harness.BENCH_DIR / "addons"),
-    ]
-    cluster = harness.start_cluster(tmp / "pg")
-    port = harness.free_port()  # written to the config; no server is started
-    conf = harness.write_config(
-        tmp / "odoo.conf",
-        addons=addons,
-        cluster=cluster,
-        data_dir=tmp / "data",
-        port=port,
-        workers=0,
-        server_wide="base,web",
-        database=DATABASE,
-    )
-    harness.install(conf, harness.odoo_env(port, 0), MODULES, database=DATABASE)
-    return cluster, conf
 
 
 class Bench:
@@ -188,19 +152,6 @@ class Bench:
         return self.cr.sql_log_count - before
 
 
-def vacuum(db_settings) -> None:
-    """VACUUM ANALYZE on its own connection (it cannot run inside a transaction)."""
-    connection = psycopg2.connect(
-        dbname=DATABASE, host=db_settings.host, port=db_settings.port, user=db_settings.user
-    )
-    try:
-        connection.autocommit = True
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE ihub_mapper, res_partner")
-    finally:
-        connection.close()
-
-
 def measure(bench: Bench, args) -> dict:
     shuffled = list(bench.external_ids[: args.ids])
     random.Random(7).shuffle(shuffled)
@@ -222,12 +173,12 @@ def measure(bench: Bench, args) -> dict:
     }
 
 
-def print_report(result: dict, args, info: dict) -> None:
+def print_report(result: dict, args, bind_seconds: float, conditions: str) -> None:
     ratio = result["mapper"] / result["raw"]
     verdict = "meets" if ratio <= GOAL_RATIO else "misses"
     print()
     print(f"P2 resolve: {args.ids:,} external ids in {result['batches']} batches of {args.batch:,}")
-    print(f"(best of {args.rounds} rounds; {info['machine']}; load before {info['load']})")
+    print(f"(best of {args.rounds} rounds; {conditions})")
     print()
     print("| Lookup | Seconds | ids/s |")
     print("| --- | ---: | ---: |")
@@ -242,47 +193,24 @@ def print_report(result: dict, args, info: dict) -> None:
     for size, count in result["queries"].items():
         print(f"| {size:,} | {count} |")
     print()
-    print(f"Binding {args.ids:,} ids with bind_many ({BIND_BATCH:,} a call): {info['bind']:.2f} s")
+    print(f"Binding {args.ids:,} ids with bind_many ({BIND_BATCH:,} a call): {bind_seconds:.2f} s")
+
+
+def run(session: harness.Session, args) -> None:
+    """Install, fill, measure and print."""
+    conf = session.install(MODULES, DATABASE)
+    bench = Bench(conf, session.base / "client.log")
+    session.on_exit(bench.close)
+    say(f"binding {args.ids:,} partners ...")
+    bind_seconds = bench.fill(args.ids)
+    session.sql(DATABASE, "VACUUM ANALYZE ihub_mapper, res_partner")
+    say(f"bound in {bind_seconds:.1f} s; resolving ...")
+    result = measure(bench, args)
+    print_report(result, args, bind_seconds, session.conditions())
 
 
 def main(argv=None) -> int:
-    """Set up, fill, measure, print, and tear everything down whatever happens."""
-    args = parse_args(argv)
-    load = f"{os.getloadavg()[0]:.2f}"
-    signal.signal(signal.SIGTERM, _interrupt)
-    tmp = Path(tempfile.mkdtemp(prefix="ihub-mapper-"))
-    os.chmod(tmp, 0o755)  # the postgres OS user must reach its cluster directory
-    cluster = bench = None
-    started = time.monotonic()
-    try:
-        cluster, conf = prepare(tmp)
-        bench = Bench(conf, tmp / "client.log")
-        say(f"binding {args.ids:,} partners ...")
-        bind_seconds = bench.fill(args.ids)
-        vacuum(cluster.settings())
-        say(f"bound in {bind_seconds:.1f} s; resolving ...")
-        result = measure(bench, args)
-        info = {
-            "machine": f"{os.cpu_count()} CPUs, Python {platform.python_version()}",
-            "load": load,
-            "bind": bind_seconds,
-        }
-        print_report(result, args, info)
-        print(f"Wall time: {time.monotonic() - started:.0f} s.")
-        return 0
-    except DevError as exc:
-        print(f"mapper: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("mapper: interrupted", file=sys.stderr)
-        return 130
-    finally:
-        if bench is not None:
-            bench.close()
-        if cluster is not None:
-            cluster.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
-        say("stopped the cluster, removed " + str(tmp))
+    return harness.main("mapper", parse_args(argv), run)
 
 
 if __name__ == "__main__":

@@ -21,13 +21,8 @@ from __future__ import annotations
 import argparse
 import http.cookiejar
 import json
-import os
-import platform
-import shutil
-import signal
 import statistics
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -75,9 +70,7 @@ def _int_list(text: str) -> list[int]:
 
 def parse_args(argv=None) -> argparse.Namespace:
     """The command line."""
-    parser = argparse.ArgumentParser(
-        prog="bench/scale.py", description=__doc__.split("\n\n")[0].strip()
-    )
+    parser = harness.argument_parser("scale.py", __doc__)
     parser.add_argument(
         "--sizes", type=_int_list, default=[10_000, 100_000, 1_000_000], metavar="N[,N...]",
         help="growing numbers of events; runs are a tenth of them "
@@ -311,13 +304,13 @@ LOG_INSERT = """
 
 # Runs: mostly scheduled, 5 % manual; 97 % done, 3 % failed.
 JOB_INSERT = """
-    INSERT INTO ihub_job (integration_id, company_id, trigger, state, date_from, date_to,
+    INSERT INTO ihub_job (integration_id, company_id, trigger, lane, state, date_from, date_to,
                           advances_watermark, priority, queued_at, started_at, ended_at,
                           duration, attempt, max_attempts, processed_count, succeeded_count,
                           failed_count, error_message, user_id, create_uid, create_date,
                           write_uid, write_date)
     SELECT integration.id, integration.company_id,
-           CASE WHEN g %% 20 = 0 THEN 'manual' ELSE 'scheduled' END,
+           CASE WHEN g %% 20 = 0 THEN 'manual' ELSE 'scheduled' END, 'main',
            CASE WHEN g %% 100 < 97 THEN 'done' ELSE 'failed' END,
            queued - interval '1 hour', queued, g %% 20 != 0, 10,
            queued, queued + interval '1 second', queued + interval '1 second' + seconds,
@@ -338,7 +331,7 @@ LOG_FILLED = {
     "create_uid", "create_date", "write_uid", "write_date",
 }  # fmt: skip
 JOB_FILLED = {
-    "id", "integration_id", "company_id", "trigger", "state", "date_from", "date_to",
+    "id", "integration_id", "company_id", "trigger", "lane", "state", "date_from", "date_to",
     "advances_watermark", "priority", "queued_at", "started_at", "ended_at", "duration",
     "attempt", "max_attempts", "processed_count", "succeeded_count", "failed_count",
     "error_message", "user_id", "create_uid", "create_date", "write_uid", "write_date",
@@ -426,11 +419,7 @@ def time_calls(web: WebClient, specs: dict, form_id: int, calls: int, warmup: in
     return medians
 
 
-def _load() -> str:
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
-
-
-def print_report(results: list[dict], args, info: dict) -> None:
+def print_report(results: list[dict], args, notes: list[str], conditions: str) -> None:
     """One row per size: the median of each call, its ratio to the first size, the goal."""
     first = results[0]["medians"]
     header = ["Events", "Runs"]
@@ -450,9 +439,8 @@ def print_report(results: list[dict], args, info: dict) -> None:
     print()
     print(
         f"iHub scale benchmark: {args.integrations} integrations, median of {args.calls} calls "
-        f"(after {args.warmup}) over HTTP JSON-RPC as admin; {info['machine']}"
+        f"(after {args.warmup}) over HTTP JSON-RPC as admin; {conditions}"
     )
-    print(f"Load average at start / end: {info['load_before']} / {_load()} (1, 5, 15 min)")
     print(
         f"Goal per call: <= {GOAL_RATIO:g} x the figure at {results[0]['events']:,} events "
         f"and < {GOAL_SECONDS:g} s."
@@ -472,15 +460,11 @@ def print_report(results: list[dict], args, info: dict) -> None:
             f"  {result['events']:>11,} events: history grown in {result['grow_seconds']:.1f} s "
             f"(insert + VACUUM ANALYZE); {result['sizes']}"
         )
-    for note in info["notes"]:
+    for note in notes:
         print(f"  note: {note}")
 
 
 # ---- Orchestration
-
-
-def _interrupt(_signum, _frame):
-    raise KeyboardInterrupt
 
 
 def setup_integrations(web: WebClient, count: int) -> list[int]:
@@ -494,91 +478,42 @@ def setup_integrations(web: WebClient, count: int) -> list[int]:
     return web.call("ihub.integration", "search", [], order="id")
 
 
-def main(argv=None) -> int:
-    """Set up, grow and measure, print, and tear everything down whatever happens."""
-    args = parse_args(argv)
-    load_before = _load()
-    signal.signal(signal.SIGTERM, _interrupt)
-    tmp = Path(tempfile.mkdtemp(prefix="ihub-scale-"))
-    os.chmod(tmp, 0o755)  # the postgres OS user must reach its cluster directory
-    cluster = server = history = None
-    started = time.monotonic()
-    try:
-        addons = [
-            *harness.odoo_addons_paths(),
-            *([str(Path(args.addons_first).resolve())] if args.addons_first else []),
-            str(harness.REPO_ROOT),
-            str(harness.BENCH_DIR / "addons"),
-        ]
-        cluster = harness.start_cluster(tmp / "pg")
-        port = args.port or harness.free_port()
-        conf = harness.write_config(
-            tmp / "odoo.conf",
-            addons=addons,
-            cluster=cluster,
-            data_dir=tmp / "data",
-            port=port,
-            workers=0,  # no cron threads: nothing runs beside the measured calls
-            server_wide="base,web",
-            database=DATABASE,
+def run(session: harness.Session, args) -> None:
+    """Set up, grow and measure, print."""
+    addons_first = [str(Path(args.addons_first).resolve())] if args.addons_first else []
+    # No cron threads: nothing runs beside the measured calls.
+    session.install(MODULES, DATABASE, addons_first=addons_first, port=args.port)
+    session.start_server("scale-server")
+    web = WebClient(session.port)
+    web.login(DATABASE)
+    integration_ids = setup_integrations(web, args.integrations)
+    specs = view_specs(web)
+    if args.show_specs:
+        for name, (model, method, kwargs) in specs.items():
+            say(f"{name}: {model}.{method} {json.dumps(kwargs, sort_keys=True)}")
+    history = History(session.cluster.settings(), integration_ids, web.context["uid"])
+    session.on_exit(history.close)
+    notes = history.check_columns()
+    results = []
+    for events in args.sizes:
+        say(f"growing the history to {events:,} events and {events // 10:,} runs ...")
+        grow_seconds = history.grow(events)
+        say(f"grown in {grow_seconds:.1f} s; timing the calls ...")
+        medians = time_calls(web, specs, integration_ids[0], args.calls, args.warmup)
+        say("  ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in medians.items()))
+        results.append(
+            {
+                "events": events,
+                "grow_seconds": grow_seconds,
+                "medians": medians,
+                "sizes": history.sizes(),
+            }
         )
-        env = harness.odoo_env(port, 0)
-        harness.install(conf, env, MODULES, database=DATABASE)
-        server = harness.OdooServer(conf, env, port, log_name="scale-server")
-        server.start()
-        web = WebClient(port)
-        web.login(DATABASE)
-        integration_ids = setup_integrations(web, args.integrations)
-        specs = view_specs(web)
-        if args.show_specs:
-            for name, (model, method, kwargs) in specs.items():
-                say(f"{name}: {model}.{method} {json.dumps(kwargs, sort_keys=True)}")
-        history = History(cluster.settings(), integration_ids, web.context["uid"])
-        info = {
-            "machine": f"{os.cpu_count()} CPUs, Python {platform.python_version()}",
-            "load_before": load_before,
-            "notes": history.check_columns(),
-        }
-        results = []
-        for events in args.sizes:
-            say(f"growing the history to {events:,} events and {events // 10:,} runs ...")
-            grow_seconds = history.grow(events)
-            say(f"grown in {grow_seconds:.1f} s; timing the calls ...")
-            medians = time_calls(web, specs, integration_ids[0], args.calls, args.warmup)
-            say("  ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in medians.items()))
-            results.append(
-                {
-                    "events": events,
-                    "grow_seconds": grow_seconds,
-                    "medians": medians,
-                    "sizes": history.sizes(),
-                }
-            )
-        print_report(results, args, info)
-        print(f"Wall time: {time.monotonic() - started:.0f} s.")
-        return 0
-    except DevError as exc:
-        if server is not None:
-            print(f"--- end of the server log ---\n{server.tail()}", file=sys.stderr)
-        print(f"scale: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("scale: interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:
-        if server is not None:
-            print(f"--- end of the server log ---\n{server.tail()}", file=sys.stderr)
-        print(f"scale: failed: {exc!r}", file=sys.stderr)
-        raise
-    finally:
-        if history is not None:
-            history.close()
-        if server is not None:
-            server.stop()
-        if cluster is not None:
-            cluster.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
-        say("stopped the server and the cluster, removed " + str(tmp))
+    print_report(results, args, notes, session.conditions())
+
+
+def main(argv=None) -> int:
+    return harness.main("scale", parse_args(argv), run)
 
 
 if __name__ == "__main__":

@@ -21,10 +21,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import json
 import resource
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -39,14 +36,12 @@ ODOO_SOFT_LIMIT_MB = 2048
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = harness.argument_parser("sync.py", __doc__, children=("raw", "ihub"))
     parser.add_argument("--sizes", default="20000,200000", help="records per import")
     parser.add_argument("--page", type=int, default=1000, help="records per page and batch")
     parser.add_argument(
         "--profile", metavar="FILE", help="write a cProfile of the iHub runs to FILE(.<size>)"
     )
-    parser.add_argument("--child", choices=("raw", "ihub"), help=argparse.SUPPRESS)
-    parser.add_argument("--conf", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -128,78 +123,43 @@ def child(args) -> dict:
 # ---- The driver
 
 
-def clean(cluster) -> None:
-    """Remove what the previous measurement imported, and vacuum: each starts alike."""
-    import psycopg2
-
-    settings = cluster.settings()
-    conn = psycopg2.connect(
-        dbname=DATABASE, host=settings.host, port=settings.port, user=settings.user
+def measure(session: harness.Session, mode: str, size: int, args) -> dict:
+    # Each measurement starts alike: without what the previous one imported, vacuumed.
+    session.sql(
+        DATABASE,
+        "DELETE FROM ihub_mapper",
+        "DELETE FROM res_partner WHERE ref LIKE 'bench-%'",
+        "VACUUM ANALYZE ihub_mapper, res_partner",
     )
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cr:
-            cr.execute("DELETE FROM ihub_mapper")
-            cr.execute("DELETE FROM res_partner WHERE ref LIKE 'bench-%%'")
-            cr.execute("VACUUM ANALYZE ihub_mapper, res_partner")
-    finally:
-        conn.close()
-
-
-def measure(conf: Path, cluster, mode: str, size: int, args) -> dict:
-    clean(cluster)
     harness.say(f"{mode}: importing {size:,} contacts ...")
     extra = ["--profile", f"{args.profile}.{size}"] if args.profile and mode == "ihub" else []
-    result = subprocess.run(
-        [sys.executable, __file__, "--child", mode, "--conf", str(conf), "--size", str(size),
-         "--page", str(args.page), *extra],
-        capture_output=True, text=True, check=False, cwd=harness.REPO_ROOT,
-    )  # fmt: skip
-    if result.returncode != 0:
-        raise harness.DevError(f"{mode} at {size} failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return harness.run_child(
+        "sync.py", mode, session.conf, "--size", str(size), "--page", str(args.page), *extra
+    )
+
+
+def run(session: harness.Session, args) -> None:
+    sizes = [int(size) for size in args.sizes.split(",") if size]
+    session.install(("ihub_bench",), DATABASE)
+    rows = []
+    for size in sizes:
+        raw = measure(session, "raw", size, args)
+        ihub = measure(session, "ihub", size, args)
+        rows.append((size, raw, ihub))
+    print_report(rows, args.page, session.conditions())
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
-    if args.child:
-        print(json.dumps(child(args)))
-        return 0
-    sizes = [int(size) for size in args.sizes.split(",") if size]
-    base = harness.LOCAL_BENCH / "sync"
-    shutil.rmtree(base, ignore_errors=True)
-    base.mkdir(parents=True)
-    cluster = harness.start_cluster(base / "postgres")
-    try:
-        conf = harness.write_config(
-            base / "odoo.conf",
-            addons=[
-                str(BENCH_DIR / "addons"),
-                str(harness.REPO_ROOT),
-                *harness.odoo_addons_paths(),
-            ],
-            cluster=cluster,
-            data_dir=base / "data",
-            port=harness.free_port(),
-            workers=0,
-            server_wide="base,web",
-            database=DATABASE,
-        )
-        env = harness.odoo_env(0, 1)
-        harness.install(conf, env, modules=("ihub_bench",), database=DATABASE)
-        rows = []
-        for size in sizes:
-            raw = measure(conf, cluster, "raw", size, args)
-            ihub = measure(conf, cluster, "ihub", size, args)
-            rows.append((size, raw, ihub))
-        print_report(rows, args.page)
-    finally:
-        cluster.stop()
-    return 0
+    return harness.main(
+        "sync", parse_args(argv), run, children={"raw": child, "ihub": child}, keep=True
+    )
 
 
-def print_report(rows, page):
-    print(f"\nP1 import: res.partner in pages of {page:,}, a commit per page (same run)\n")
+def print_report(rows, page, conditions):
+    print(
+        f"\nP1 import: res.partner in pages of {page:,}, a commit per page (same run); "
+        f"{conditions}\n"
+    )
     print(
         f"{'records':>9} {'raw s':>8} {'raw rec/s':>10} {'iHub s':>8} {'iHub rec/s':>11} "
         f"{'iHub/raw':>9} {'raw peak MB':>12} {'iHub peak MB':>13}"

@@ -32,10 +32,7 @@ import hashlib
 import hmac
 import http.client
 import json
-import os
-import shutil
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -54,7 +51,7 @@ MODULES = ("ihub_bench", "base_automation")
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = harness.argument_parser("webhooks.py", __doc__, children=("setup", "capture", "stats"))
     parser.add_argument("--seconds", type=float, default=10.0, help="per measurement")
     parser.add_argument("--rate", type=float, default=50.0, help="open-loop requests/s")
     parser.add_argument("--concurrency", type=int, default=8, help="closed-loop clients")
@@ -62,8 +59,6 @@ def parse_args(argv=None):
     parser.add_argument("--deliveries", type=int, default=300, help="outbound deliveries")
     parser.add_argument("--p5-rate", type=float, default=5.0, help="P5 pushes per second")
     parser.add_argument("--p5-count", type=int, default=50, help="P5 pushes")
-    parser.add_argument("--child", choices=("setup", "capture", "stats"), help=argparse.SUPPRESS)
-    parser.add_argument("--conf", help=argparse.SUPPRESS)
     parser.add_argument("--receiver", help=argparse.SUPPRESS)
     parser.add_argument("--since", type=float, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -190,13 +185,7 @@ def wait_handled(conf, deadline):
 
 
 def child(conf, kind, *extra):
-    result = subprocess.run(
-        [sys.executable, __file__, "--child", kind, "--conf", str(conf), *extra],
-        capture_output=True, text=True, check=False, cwd=harness.REPO_ROOT,
-    )  # fmt: skip
-    if result.returncode != 0:
-        raise harness.DevError(f"{kind} failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return harness.run_child("webhooks.py", kind, conf, *extra)
 
 
 # ---- The load client
@@ -325,92 +314,62 @@ class ReceiverHandler(BaseHTTPRequestHandler):
 # ---- The driver
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    if args.child:
-        print(json.dumps({"setup": child_setup, "capture": child_capture,
-                          "stats": child_stats}[args.child](args)))  # fmt: skip
-        return 0
-    base = harness.LOCAL_BENCH / "webhooks"
-    shutil.rmtree(base, ignore_errors=True)
-    base.mkdir(parents=True)
-    load_start = os.getloadavg()
-    cluster = harness.start_cluster(base / "postgres")
-    server = None
+def run(session: harness.Session, args) -> None:
     receiver = Receiver()
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
-    try:
-        port = harness.free_port()
-        conf = harness.write_config(
-            base / "odoo.conf",
-            addons=[
-                str(harness.REPO_ROOT),
-                str(harness.BENCH_DIR / "addons"),
-                *harness.odoo_addons_paths(),
-            ],
-            cluster=cluster,
-            data_dir=base / "data",
-            port=port,
-            workers=2,
-            http_workers=args.workers,
-            server_wide="base,web",
-            database=DATABASE,
+    session.on_exit(receiver.shutdown)
+    conf = session.install(MODULES, DATABASE, workers=2, http_workers=args.workers)
+    setup = child(conf, "setup")
+    session.start_server("webhooks")
+    port = session.port
+    paths = {"iHub": (f"/ihub/hook/{TOKEN}", True, (202,)),
+             "native": (f"/web/hook/{setup['uuid']}", False, (200,))}  # fmt: skip
+    for name, (path, signed, _ok) in paths.items():  # warm-up: workers load the registry
+        closed_loop(port, path, signed, args.workers * 2, 2, f"warm-{name}")
+    figures = {}
+    for name, (path, signed, ok) in paths.items():
+        harness.say(f"{name}: {args.rate:g} req/s for {args.seconds:g} s ...")
+        figures[(name, "rate")] = summary(
+            *open_loop(port, path, signed, args.rate, args.seconds, "rate"), ok
         )
-        env = harness.odoo_env(port, 2)
-        harness.install(conf, env, modules=MODULES, database=DATABASE)
-        setup = child(conf, "setup")
-        server = harness.OdooServer(conf, env, port, log_name="webhooks")
-        server.start()
-        paths = {"iHub": (f"/ihub/hook/{TOKEN}", True, (202,)),
-                 "native": (f"/web/hook/{setup['uuid']}", False, (200,))}  # fmt: skip
-        for name, (path, signed, _ok) in paths.items():  # warm-up: workers load the registry
-            closed_loop(port, path, signed, args.workers * 2, 2, f"warm-{name}")
-        figures = {}
-        for name, (path, signed, ok) in paths.items():
-            harness.say(f"{name}: {args.rate:g} req/s for {args.seconds:g} s ...")
-            figures[(name, "rate")] = summary(
-                *open_loop(port, path, signed, args.rate, args.seconds, "rate"), ok
-            )
-            harness.say(f"{name}: saturation, {args.concurrency} clients ...")
-            figures[(name, "saturation")] = summary(
-                *closed_loop(port, path, signed, args.concurrency, args.seconds, "sat"), ok
-            )
-        harness.say("waiting for the webhook lane to handle every event ...")
-        backlog_start = time.time()
-        stats = wait_handled(conf, backlog_start + 600)
-        backlog_seconds = time.time() - backlog_start
-        # P5 on an idle lane: pushes at --p5-rate, each timed from its storage to its hook.
-        harness.say(f"P5: {args.p5_count} pushes at {args.p5_rate:g}/s ...")
-        open_loop(port, paths["iHub"][0], True, args.p5_rate, args.p5_count / args.p5_rate, "p5")
-        stats = wait_handled(conf, time.time() + 600)
-        stats["backlog_seconds"] = backlog_seconds
-        harness.say(f"outbound: {args.deliveries} deliveries ...")
-        capture = child(
-            conf,
-            "capture",
-            "--receiver",
-            f"http://127.0.0.1:{receiver.server_address[1]}/hook",
-            "--since",
-            str(args.deliveries),
+        harness.say(f"{name}: saturation, {args.concurrency} clients ...")
+        figures[(name, "saturation")] = summary(
+            *closed_loop(port, path, signed, args.concurrency, args.seconds, "sat"), ok
         )
-        deadline = time.time() + 600
-        while receiver.count < args.deliveries and time.time() < deadline:
-            time.sleep(0.2)
-        outbound_seconds = time.time() - capture["committed"]
-        print_report(figures, stats, receiver.count, outbound_seconds, args, load_start)
-    finally:
-        receiver.shutdown()
-        if server is not None:
-            server.stop()
-        cluster.stop()
-    return 0
+    harness.say("waiting for the webhook lane to handle every event ...")
+    backlog_start = time.time()
+    stats = wait_handled(conf, backlog_start + 600)
+    backlog_seconds = time.time() - backlog_start
+    # P5 on an idle lane: pushes at --p5-rate, each timed from its storage to its hook.
+    harness.say(f"P5: {args.p5_count} pushes at {args.p5_rate:g}/s ...")
+    open_loop(port, paths["iHub"][0], True, args.p5_rate, args.p5_count / args.p5_rate, "p5")
+    stats = wait_handled(conf, time.time() + 600)
+    stats["backlog_seconds"] = backlog_seconds
+    harness.say(f"outbound: {args.deliveries} deliveries ...")
+    capture = child(
+        conf,
+        "capture",
+        "--receiver",
+        f"http://127.0.0.1:{receiver.server_address[1]}/hook",
+        "--since",
+        str(args.deliveries),
+    )
+    deadline = time.time() + 600
+    while receiver.count < args.deliveries and time.time() < deadline:
+        time.sleep(0.2)
+    outbound_seconds = time.time() - capture["committed"]
+    print_report(figures, stats, receiver.count, outbound_seconds, args, session.conditions())
 
 
-def print_report(figures, stats, delivered, outbound_seconds, args, load_start):
+def main(argv=None) -> int:
+    children = {"setup": child_setup, "capture": child_capture, "stats": child_stats}
+    return harness.main("webhooks", parse_args(argv), run, children=children, keep=True)
+
+
+def print_report(figures, stats, delivered, outbound_seconds, args, conditions):
     print(
         f"\nWebhooks: one prefork server, {args.workers} HTTP workers + 2 cron workers, "
-        f"{os.cpu_count()} CPUs, load average {load_start[0]:.2f} at start, "
-        f"{os.getloadavg()[0]:.2f} at end\n"
+        f"{conditions}\n"
     )
     header = f"{'load':<22} {'endpoint':<8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'iHub/native':>12}"  # noqa: E501
     print(header)

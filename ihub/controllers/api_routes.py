@@ -189,37 +189,43 @@ def visible(env, model, record_id):
     return record
 
 
-def listing(env, model, domain, values, serialize, order=None):
-    page = api.page_of(values)
-    Model = env[model]
-    total = Model.search_count(domain)
-    records = Model.search(domain, offset=page.offset, limit=page.size, order=order)
-    return [serialize(record) for record in records], page.meta(total)
+def lister(model, serialize, filters, period=None):
+    """The handler of a list operation: a page of ``model``'s records (in the model's order)
+    the key's user sees, each as ``serialize`` writes it.
+
+    ``filters`` ({query parameter: field}, or parameter names that are their field's name) and
+    ``period`` say which query parameters filter it, as ``api.filter_domain`` reads them.
+    """
+    filters = {name: name for name in filters} if not isinstance(filters, dict) else filters
+
+    def handle(env, _args, values):
+        page = api.page_of(values)
+        domain = api.filter_domain(values, filters, period)
+        Model = env[model]
+        total = Model.search_count(domain)
+        records = Model.search(domain, offset=page.offset, limit=page.size)
+        return [serialize(record) for record in records], page.meta(total)
+
+    return handle
 
 
-def period_domain(field, values):
-    domain = []
-    if values.get("since"):
-        domain.append((field, ">=", values["since"]))
-    if values.get("until"):
-        domain.append((field, "<", values["until"]))
-    return domain
+def reader(model, serialize):
+    """The handler of a read operation: the record ``{id}`` of ``model`` as ``serialize``
+    writes it, a 404 if the key's user does not see it."""
+
+    def handle(env, args, _values):
+        return serialize(visible(env, model, args["id"])), {}
+
+    return handle
 
 
 # ---- Handlers
 
 
-def list_integrations(env, _args, values):
-    domain = []
-    if values.get("state"):
-        domain.append(("state", "=", values["state"]))
-    if values.get("type"):
-        domain.append(("model_name", "=", values["type"]))
-    return listing(env, "ihub.integration", domain, values, integration_data)
-
-
-def read_integration(env, args, _values):
-    return integration_data(visible(env, "ihub.integration", args["id"])), {}
+list_integrations = lister(
+    "ihub.integration", integration_data, {"state": "state", "type": "model_name"}
+)
+read_integration = reader("ihub.integration", integration_data)
 
 
 def start_integration(env, args, _values):
@@ -257,28 +263,12 @@ def run_integration(env, args, values):
     return job_data(job.with_env(env)), {}
 
 
-def list_jobs(env, _args, values):
-    domain = period_domain("queued_at", values)
-    for name in ("integration_id", "state", "trigger"):
-        if values.get(name):
-            domain.append((name, "=", values[name]))
-    return listing(env, "ihub.job", domain, values, job_data)
+list_jobs = lister("ihub.job", job_data, ("integration_id", "state", "trigger"), period="queued_at")
+read_job = reader("ihub.job", job_data)
 
 
-def read_job(env, args, _values):
-    return job_data(visible(env, "ihub.job", args["id"])), {}
-
-
-def list_events(env, _args, values):
-    domain = period_domain("date", values)
-    for name in ("integration_id", "job_id", "level"):
-        if values.get(name):
-            domain.append((name, "=", values[name]))
-    return listing(env, "ihub.log", domain, values, event_data)
-
-
-def read_event(env, args, _values):
-    return event_data(visible(env, "ihub.log", args["id"])), {}
+list_events = lister("ihub.log", event_data, ("integration_id", "job_id", "level"), period="date")
+read_event = reader("ihub.log", event_data)
 
 
 def replay_webhook_event(env, args, _values):

@@ -230,6 +230,22 @@ def page_of(values):
     return Page(values.pop("page", 1) or 1, values.pop("per_page", None) or DEFAULT_PER_PAGE)
 
 
+def filter_domain(values, filters, period=None):
+    """The search domain of a list's filters, from its parsed query ``values``.
+
+    ``filters`` maps each filter parameter to the field it must equal (a parameter not given,
+    or empty, filters nothing); ``since``/``until`` bound the date-time field ``period`` as
+    [since, until).
+    """
+    domain = []
+    if period and values.get("since"):
+        domain.append((period, ">=", values["since"]))
+    if period and values.get("until"):
+        domain.append((period, "<", values["until"]))
+    domain += [(field, "=", values[name]) for name, field in filters.items() if values.get(name)]
+    return domain
+
+
 # ---- Routes
 
 

@@ -22,7 +22,9 @@ class Base(models.AbstractModel):
     ``integration_id`` (which only ever holds an ``ihub.integration`` id; a run sets it).
 
     Times put in a text (an event summary, a message, a to-do) are for people: write them with
-    ``ihub_format_time`` / ``ihub_format_period``, in the reader's time zone, never as stored.
+    ``_ihub_format_time`` / ``_ihub_format_period``, in the reader's time zone, never as stored.
+    Their leading underscore keeps them off RPC (they take a user record, for Python callers);
+    they are part of the author API all the same.
 
     Only iHub users write events, and only for integrations they may read; events without an
     integration are visible to iHub managers only. The run an event belongs to is the one
@@ -62,7 +64,7 @@ class Base(models.AbstractModel):
             raise error
         return log
 
-    def ihub_format_time(self, value, user=None, zone=True):
+    def _ihub_format_time(self, value, user=None, zone=True):
         """``value`` (a datetime in UTC, as Odoo stores it) as ``user`` reads it.
 
         In ``user``'s time zone and language (default: the current user; in a run, the user it
@@ -75,8 +77,8 @@ class Base(models.AbstractModel):
         text = format_datetime(self.env, value, tz=tz, lang_code=self._ihub_reader_lang(user))
         return f"{text} ({tz})" if zone or not own else text
 
-    def ihub_format_period(self, date_from, date_to, user=None, zone=True):
-        """``date_from – date_to`` like ``ihub_format_time``, the zone named once; an open
+    def _ihub_format_period(self, date_from, date_to, user=None, zone=True):
+        """``date_from – date_to`` like ``_ihub_format_time``, the zone named once; an open
         end (None) shows as ``…``."""
         tz, own = self._ihub_reader_tz(user)
         lang = self._ihub_reader_lang(user)

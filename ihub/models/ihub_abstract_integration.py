@@ -207,7 +207,7 @@ class AbstractIntegration(models.AbstractModel):
 
             def run_from_to(self, _from, _to):
                 self.ensure_one()
-                period = self.ihub_format_period(_from, _to)
+                period = self._ihub_format_period(_from, _to)
                 if self.fail_run:
                     self.ihub_error(
                         f"Demo run {period} failed because 'Fail Runs' is set",

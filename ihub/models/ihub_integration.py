@@ -676,7 +676,7 @@ class IHubIntegration(models.Model):
                 _(
                     "The period starts at %(start)s, which is still to come: there is nothing "
                     "to run over yet. Choose a period that has begun.",
-                    start=self.ihub_format_time(date_from, zone=False),
+                    start=self._ihub_format_time(date_from, zone=False),
                 )
             )
         same = [("dry_run", "=", dry_run)]
@@ -729,7 +729,7 @@ class IHubIntegration(models.Model):
     def _overlap_message(self, overlaps):
         # Read at once by the user, beside the period's fields: their zone, not named.
         periods = ", ".join(
-            self.ihub_format_period(job.date_from, job.date_to, zone=False) for job in overlaps
+            self._ihub_format_period(job.date_from, job.date_to, zone=False) for job in overlaps
         )
         return _(
             "A run of '%(name)s' waiting to start covers part of this period (%(periods)s): "

@@ -27,7 +27,7 @@ class IHubIntegration(models.Model):
         self.ensure_one()
         responsible = self.user_id
         # Read later, by the responsible: their zone (else the company's), named.
-        moment = self.with_company(self.company_id or self.env.company).ihub_format_time(
+        moment = self.with_company(self.company_id or self.env.company)._ihub_format_time(
             fields.Datetime.now(), user=responsible
         )
         body = _(

@@ -60,7 +60,7 @@ class IHubJob(models.Model):
                 '<span class="text-muted text-nowrap">%s</span>'
                 '<span class="text-break">%s</span></li>'
             )
-            % (icon, self.ihub_format_time(date, zone=False), escape(text or ""))
+            % (icon, self._ihub_format_time(date, zone=False), escape(text or ""))
             for date, icon, text in entries
         )
         return Markup('<ul class="list-unstyled mb-0 o_ihub_timeline">%s</ul>') % rows

@@ -7,6 +7,7 @@ from . import test_lib_redact
 from . import test_lib_secrets
 from . import test_lib_auth
 from . import test_lib_api
+from . import test_lib_api_filters
 from . import test_lib_health
 from . import test_lib_exceptions
 from . import test_lib_runner

@@ -69,7 +69,7 @@ class DemoIntegration(models.Model):
         """Log the period this run covers; fail instead when "Fail Runs" is set."""
         self.ensure_one()
         # Times in a text are for people: in the run user's time zone, and say which.
-        period = self.ihub_format_period(_from, _to)
+        period = self._ihub_format_period(_from, _to)
         if self.fail_run:
             self.ihub_error(
                 f"Demo run {period} failed because 'Fail Runs' is set",

@@ -38,15 +38,15 @@ class TestLocalTimes(IHubCase):
     def test_a_time_is_written_in_the_readers_zone_and_names_it(self):
         record = self.env["ihub.integration"]
         self.assertEqual(
-            record.ihub_format_time(NOW, user=self.manager),
+            record._ihub_format_time(NOW, user=self.manager),
             "Jun 2, 2026, 12:00:00 AM (Pacific/Auckland)",
         )
         # Read at once beside fields in the user's zone: the zone goes without saying.
         self.assertEqual(
-            record.ihub_format_time(NOW, user=self.manager, zone=False), "Jun 2, 2026, 12:00:00 AM"
+            record._ihub_format_time(NOW, user=self.manager, zone=False), "Jun 2, 2026, 12:00:00 AM"
         )
         self.assertEqual(
-            record.ihub_format_period(None, NOW, user=self.manager),
+            record._ihub_format_period(None, NOW, user=self.manager),
             "… – Jun 2, 2026, 12:00:00 AM (Pacific/Auckland)",
             "an open start; the zone named once",
         )
@@ -56,13 +56,13 @@ class TestLocalTimes(IHubCase):
         record = self.env["ihub.integration"].with_company(self.company)
         self.company.partner_id.tz = AUCKLAND
         self.assertEqual(
-            record.ihub_format_time(NOW, user=self.manager, zone=False),
+            record._ihub_format_time(NOW, user=self.manager, zone=False),
             "Jun 2, 2026, 12:00:00 AM (Pacific/Auckland)",
             "not the user's own zone: named even for a message read at once",
         )
         self.company.partner_id.tz = False
         self.assertEqual(
-            record.ihub_format_time(NOW, user=self.manager, zone=False),
+            record._ihub_format_time(NOW, user=self.manager, zone=False),
             "Jun 1, 2026, 12:00:00 PM (UTC)",
         )
 

@@ -235,3 +235,23 @@ class TestRpcSurface(HttpCase):
         )
         self.assertFalse(error)
         self.assertFalse(subscription.active)
+
+    def test_time_formatting_helpers_are_not_callable(self):
+        # They format for a user record given by Python code; over RPC any logged-in user could
+        # call them on any model, and a user id in ``user=`` crashed them (the "Oops" dialog).
+        calls = {
+            "time": [[], "2026-06-01 12:00:00"],
+            "period": [[], "2026-06-01 12:00:00", "2026-06-02 12:00:00"],
+        }
+        for kind, args in calls.items():
+            for name in (f"ihub_format_{kind}", f"_ihub_format_{kind}"):
+                with self.subTest(name):
+                    result, error = self.call(
+                        "rpc_portal", "res.partner", name, args, {"user": self.manager.id},
+                        refused=True,
+                    )  # fmt: skip
+                    self.assertIsNone(result)
+                    if name.startswith("_"):
+                        self.assertRefused(error, "AccessError", "cannot be called remotely")
+                    else:
+                        self.assertIn("does not exist", error.get("message", ""), error)
