@@ -25,8 +25,13 @@ class IrCron(models.Model):
         try:
             with cr.savepoint(flush=False):
                 cr.execute("SELECT set_config('lock_timeout', %s, true)", [f"{seconds * 1000}ms"])
+                # When the cron ran meanwhile, its row changed after this transaction began:
+                # PostgreSQL refuses (a serialization failure) and Odoo retries the request,
+                # as for any concurrent update; not an error worth a log line.
                 cr.execute(
-                    "SELECT id FROM ir_cron WHERE id IN %s FOR NO KEY UPDATE", [tuple(self.ids)]
+                    "SELECT id FROM ir_cron WHERE id IN %s FOR NO KEY UPDATE",
+                    [tuple(self.ids)],
+                    log_exceptions=False,
                 )
                 cr.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
         except psycopg2.errors.LockNotAvailable:

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from freezegun import freeze_time
 
 from odoo import SUPERUSER_ID, api
+from odoo.service.model import retrying
 
 from odoo.addons.ihub.lib.liveness import RUN_LOCK_SPACE, LockSession, RunLock, lock_session
 
@@ -169,8 +170,15 @@ class TestTwoServers(ServerCase):
             # never meets a locked cron (the crons only queue runs).
             for integration_id in ids[:2]:
                 with self.transaction() as env:
-                    env["ihub.integration"].browse(integration_id).write(
-                        {"name": f"Edited {integration_id}", "interval_number": 2}
+                    # As the web client's request would: retried when the integration's cron
+                    # ran meanwhile (its row changed since the transaction began).
+                    retrying(
+                        lambda env=env, i=integration_id: (
+                            env["ihub.integration"]
+                            .browse(i)
+                            .write({"name": f"Edited {i}", "interval_number": 2})
+                        ),
+                        env,
                     )
             self.wait_for(
                 lambda env: self.all_done(env, ids) and self.failed(env, refused_id),
