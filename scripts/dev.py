@@ -62,23 +62,27 @@ def build_parser() -> argparse.ArgumentParser:
     other_odoo_dev.add_arguments(run)
     run.set_defaults(func=commands.cmd_run)
 
-    test = sub.add_parser(
-        "test",
-        help="run the test suite on a fresh database",
-        description="Drop and recreate the test database with the iHub addons and demo "
-        "data, then run pytest. Arguments after -- go to pytest (e.g. -- -x -k foo).",
-    )
-    add_test_options(test, "ihub_test")
-    test.set_defaults(func=commands.cmd_test)
-
-    shots = sub.add_parser(
-        "screenshots",
-        help="remake the README's screenshots (docs/screenshots/*.png) with the browser tours",
-        description="Run the end-to-end browser tours on a fresh test database with "
-        "IHUB_SCREENSHOTS set: their named steps save the pages they show.",
-    )
-    add_test_options(shots, "ihub_shots")
-    shots.set_defaults(func=commands.cmd_screenshots)
+    for name, database, func, helptext, description in (
+        (
+            "test",
+            "ihub_test",
+            commands.cmd_test,
+            "run the test suite on a fresh database",
+            "Drop and recreate the test database with the iHub addons and demo data, then "
+            "run pytest. Arguments after -- go to pytest (e.g. -- -x -k foo).",
+        ),
+        (
+            "screenshots",
+            "ihub_shots",
+            commands.cmd_screenshots,
+            "remake the README's screenshots (docs/screenshots/*.png) with the browser tours",
+            "Run the end-to-end browser tours on a fresh test database with IHUB_SCREENSHOTS "
+            "set: their named steps save the pages they show.",
+        ),
+    ):
+        cmd = sub.add_parser(name, help=helptext, description=description)
+        add_test_options(cmd, database)
+        cmd.set_defaults(func=func)
 
     pot_cmd = sub.add_parser(
         "pot",
