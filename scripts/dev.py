@@ -26,6 +26,18 @@ from devtools import commands, other_odoo_dev, pot  # noqa: E402
 from devtools.common import DevError  # noqa: E402
 
 
+def add_test_options(parser: argparse.ArgumentParser, database: str) -> None:
+    """The options of a test run (``test``, and ``screenshots``, which is one)."""
+    parser.add_argument("--database", default=database, help=f"database (default: {database})")
+    parser.add_argument(
+        "--http-port",
+        type=int,
+        default=int(os.environ.get("IHUB_TEST_HTTP_PORT", "8069")),
+        help="port of the server browser tests start (default: $IHUB_TEST_HTTP_PORT or 8069); "
+        "give each test run on one machine its own",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line: one subparser per subcommand."""
     parser = argparse.ArgumentParser(
@@ -50,36 +62,27 @@ def build_parser() -> argparse.ArgumentParser:
     other_odoo_dev.add_arguments(run)
     run.set_defaults(func=commands.cmd_run)
 
-    test = sub.add_parser(
-        "test",
-        help="run the test suite on a fresh database",
-        description="Drop and recreate the test database with the iHub addons and demo "
-        "data, then run pytest. Arguments after -- go to pytest (e.g. -- -x -k foo).",
-    )
-    test.add_argument("--database", default="ihub_test", help="database (default: ihub_test)")
-    test.add_argument(
-        "--http-port",
-        type=int,
-        default=int(os.environ.get("IHUB_TEST_HTTP_PORT", "8069")),
-        help="port of the server browser tests start (default: $IHUB_TEST_HTTP_PORT or 8069); "
-        "give each test run on one machine its own",
-    )
-    test.set_defaults(func=commands.cmd_test)
-
-    shots = sub.add_parser(
-        "screenshots",
-        help="remake the README's screenshots (docs/screenshots/*.png) with the browser tours",
-        description="Run the end-to-end browser tours on a fresh test database with "
-        "IHUB_SCREENSHOTS set: their named steps save the pages they show.",
-    )
-    shots.add_argument("--database", default="ihub_shots", help="database (default: ihub_shots)")
-    shots.add_argument(
-        "--http-port",
-        type=int,
-        default=int(os.environ.get("IHUB_TEST_HTTP_PORT", "8069")),
-        help="port of the server the tours use (default: $IHUB_TEST_HTTP_PORT or 8069)",
-    )
-    shots.set_defaults(func=commands.cmd_screenshots)
+    for name, database, func, helptext, description in (
+        (
+            "test",
+            "ihub_test",
+            commands.cmd_test,
+            "run the test suite on a fresh database",
+            "Drop and recreate the test database with the iHub addons and demo data, then "
+            "run pytest. Arguments after -- go to pytest (e.g. -- -x -k foo).",
+        ),
+        (
+            "screenshots",
+            "ihub_shots",
+            commands.cmd_screenshots,
+            "remake the README's screenshots (docs/screenshots/*.png) with the browser tours",
+            "Run the end-to-end browser tours on a fresh test database with IHUB_SCREENSHOTS "
+            "set: their named steps save the pages they show.",
+        ),
+    ):
+        cmd = sub.add_parser(name, help=helptext, description=description)
+        add_test_options(cmd, database)
+        cmd.set_defaults(func=func)
 
     pot_cmd = sub.add_parser(
         "pot",

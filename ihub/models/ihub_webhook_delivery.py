@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import json_default
+from odoo.tools import SQL, json_default
 
 from odoo.addons.ihub.lib import webhook_signature, webhooks
 from odoo.addons.ihub.lib.exceptions import IHubError
@@ -133,15 +133,34 @@ class IHubWebhookDelivery(models.Model):
                     continue
                 delivery._ihub_send(job)
                 job.commit_progress(checkpoint=delivery.id)
-        waiting = self.search(
-            [("integration_id", "=", integration.id), ("state", "in", ("pending", "failed"))],
-            order="next_attempt_at",
-            limit=1,
-        )
-        if waiting:
+        next_attempt_at = self._ihub_next_attempt_at(integration)
+        if next_attempt_at:
             self.env["ihub.job"]._ihub_ensure_lane_job(
-                integration.id, "delivery", eta=max(waiting.next_attempt_at, fields.Datetime.now())
+                integration.id, "delivery", eta=max(next_attempt_at, fields.Datetime.now())
             )
+
+    @api.model
+    def _ihub_next_attempt_at(self, integration):
+        """When the lane next has something to send: the earliest retry among the deliveries
+        that wait for no earlier one. A delivery queued behind a retried one of its record is
+        due on paper, but goes only after it: counting it queued a lane job due at once, again
+        and again, and the runner spun until the retry."""
+        self.flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT min(d.next_attempt_at) FROM ihub_webhook_delivery d
+                 WHERE d.integration_id = %s AND d.state IN ('pending', 'failed')
+                   AND NOT (COALESCE(d.res_id, 0) != 0 AND EXISTS (
+                        SELECT 1 FROM ihub_webhook_delivery e
+                         WHERE e.subscription_id = d.subscription_id
+                           AND e.res_model = d.res_model AND e.res_id = d.res_id
+                           AND e.state IN ('pending', 'failed') AND e.id < d.id))
+                """,
+                integration.id,
+            )
+        )
+        return self.env.cr.fetchone()[0]
 
     def _ihub_waits_for_earlier(self):
         if not self.res_id:

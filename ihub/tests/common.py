@@ -8,8 +8,16 @@ the test's transaction, so that a test sees the run's events, counts and effects
 
     job = run_integration(my_sub.super_id.with_user(ihub_user), date_from, date_to)
     self.assertEqual(job.state, "done")
+
+Browser and HTTP tests derive from ``IHubHttpCase``; ``run_messages(env, user)`` lists the live
+run messages a user's open screens were sent.
 """
 
+import json
+
+from odoo.tests import HttpCase
+
+from odoo.addons.bus.models.bus import channel_with_db, json_dump
 from odoo.addons.ihub.lib import journal
 
 
@@ -44,3 +52,22 @@ def forget_events(cr):
     should go with it.
     """
     journal.forget(cr)
+
+
+def run_messages(env, user):
+    """The payloads of the live run messages (bus type ``ihub.run``) sent to ``user``, oldest
+    first; they are written at commit (in a test: ``env.cr.precommit.run()``)."""
+    channel = json_dump(channel_with_db(env.cr.dbname, user.partner_id))
+    rows = env["bus.bus"].sudo().search([("channel", "=", channel)], order="id")
+    messages = (json.loads(row.message) for row in rows)
+    return [message["payload"] for message in messages if message["type"] == "ihub.run"]
+
+
+class IHubHttpCase(HttpCase):
+    """``HttpCase`` for iHub: the events its class transaction wrote go with that transaction
+    (see ``forget_events``)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.addClassCleanup(journal.forget, cls.cr)

@@ -2,19 +2,18 @@
 
 from openapi_spec_validator import validate
 
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import new_test_user, tagged
 
-from odoo.addons.ihub.lib import journal
+from odoo.addons.ihub.tests.common import IHubHttpCase
 
 SETTINGS = "/ihub/api/v1/integrations/{}/demo/settings"
 
 
 @tagged("post_install", "-at_install")
-class TestDemoApi(HttpCase):
+class TestDemoApi(IHubHttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.addClassCleanup(journal.forget, cls.cr)
         cls.user = new_test_user(cls.env, login="demo_api_user", groups="ihub.group_ihub_user")
         cls.manager = new_test_user(
             cls.env, login="demo_api_manager", groups="ihub.group_ihub_manager"

@@ -1,17 +1,16 @@
 """Defects a user met in the browser (issue 9, items 1, 4 and 7), checked in real Chromium
 through Odoo's tours (ihub/static/src/tours/ihub_user_tours.js), at desktop and phone width."""
 
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import new_test_user, tagged
 
-from odoo.addons.ihub.lib import journal
+from odoo.addons.ihub.tests.common import IHubHttpCase
 
 
 @tagged("post_install", "-at_install")
-class TestUserDefectsTour(HttpCase):
+class TestUserDefectsTour(IHubHttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.addClassCleanup(journal.forget, cls.cr)
         cls.manager = new_test_user(
             cls.env,
             login="ihub_ui_manager",

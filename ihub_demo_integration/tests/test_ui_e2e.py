@@ -3,11 +3,10 @@ user, and at phone width (issue 9, "Browser tests"). The tours are in
 ihub/static/src/tours/ihub_e2e_tour.js; their named steps make the README's screenshots
 (``python3 scripts/dev.py screenshots``)."""
 
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import new_test_user, tagged
 
-from odoo.addons.bus.models.bus import channel_with_db, json_dump
-from odoo.addons.ihub.lib import journal
 from odoo.addons.ihub.models.ihub_integration_notice import FAILURE_ACTIVITY
+from odoo.addons.ihub.tests.common import IHubHttpCase, run_messages
 
 from .screenshots import SCREENSHOT_DIR, TourScreens, readme_screenshots
 
@@ -16,11 +15,10 @@ NAME = "Shop Orders"
 DASHBOARD = "/odoo/action-ihub.ihub_integration_action"
 
 
-class EndToEndCase(HttpCase):
+class EndToEndCase(IHubHttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.addClassCleanup(journal.forget, cls.cr)
         # The tours run queued runs through test_ihub's test-only route: without it they
         # would wait forever, so say why at once.
         assert "test_ihub" in cls.env.registry._init_modules, "the tours need test_ihub"
@@ -59,14 +57,6 @@ class EndToEndCase(HttpCase):
     def tour(self, screens, name, login):
         with screens:
             self.start_tour(DASHBOARD, name, login=login, timeout=120)
-
-    def bus_messages(self, user):
-        channel = json_dump(channel_with_db(self.env.cr.dbname, user.partner_id))
-        return (
-            self.env["bus.bus"]
-            .sudo()
-            .search_count([("channel", "=", channel), ("message", "like", '"type":"ihub.run"')])
-        )
 
     def assert_readme_shows_what_tours_make(self, screens, phone):
         """A picture in README.md that no tour step makes any more fails here."""
@@ -109,7 +99,7 @@ class TestEndToEndTour(EndToEndCase):
         )
         self.assertEqual(len(done), 1)
         self.assertIn("Healthy again", done.body)
-        self.assertTrue(self.bus_messages(responsible), "the runs were sent to the screen")
+        self.assertTrue(run_messages(self.env, responsible), "the runs were sent to the screen")
 
     def test_manager_adds_runs_breaks_and_mends_an_integration(self):
         before = self.env["ihub.integration"].with_context(active_test=False).search([])
@@ -154,5 +144,5 @@ class TestEndToEndPhoneTour(EndToEndCase):
         screens = TourScreens(TZ)
         self.tour(screens, "ihub_e2e_phone_tour", self.user.login)
         self.assertEqual([(j.trigger, j.state) for j in integration.job_ids], [("manual", "done")])
-        self.assertTrue(self.bus_messages(self.user))
+        self.assertTrue(run_messages(self.env, self.user))
         self.assert_readme_shows_what_tours_make(screens, phone=True)

@@ -86,6 +86,14 @@ def _other(extra_paths: list[str], db: DbSettings, database: str) -> OtherOdoo:
     return OtherOdoo(runtime, database)
 
 
+def ensure_template(extra_paths: list[str], db: DbSettings) -> float | None:
+    """Install the other Odoo's template database unless it exists; the seconds it took."""
+    try:
+        return _other(extra_paths, db, DEFAULT_DATABASE).ensure_template()
+    except OtherOdooError as exc:
+        raise DevError(f"the other Odoo's template: {exc}") from exc
+
+
 def start(extra_paths: list[str], db: DbSettings, args) -> OtherOdoo:
     """Create (first time) or reuse the other database, start its server, publish the details.
 

@@ -5,18 +5,17 @@ would.
 """
 
 from odoo import Command
-from odoo.tests import HttpCase, new_test_user
+from odoo.tests import new_test_user
 
-from odoo.addons.ihub.lib import journal
+from odoo.addons.ihub.tests.common import IHubHttpCase
 
 API = "/ihub/api/v1"
 
 
-class ApiCase(HttpCase):
+class ApiCase(IHubHttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.addClassCleanup(journal.forget, cls.cr)
         cls.company_a = cls.env.company
         cls.company_b = cls.env["res.company"].create({"name": "iHub API Company B"})
         cls.user = new_test_user(

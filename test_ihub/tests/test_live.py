@@ -1,12 +1,11 @@
 """Live runs (bus messages), the dashboard's health figures and the "stale" alert."""
 
-import json
 from datetime import timedelta
 
 from odoo import SUPERUSER_ID, Command, fields
 from odoo.tests import new_test_user
 
-from odoo.addons.bus.models.bus import channel_with_db, json_dump
+from odoo.addons.ihub.tests.common import run_messages
 
 from .common import IHubCase
 
@@ -42,10 +41,7 @@ class TestLiveRuns(IHubCase):
         self.env.cr.precommit.run()
 
     def messages(self, user):
-        channel = json_dump(channel_with_db(self.env.cr.dbname, user.partner_id))
-        rows = self.env["bus.bus"].sudo().search([("channel", "=", channel)], order="id")
-        messages = [json.loads(row.message) for row in rows]
-        return [m["payload"] for m in messages if m["type"] == "ihub.run"]
+        return run_messages(self.env, user)
 
     def test_a_run_is_announced_at_commit_to_those_who_see_it(self):
         job = self.integration.with_user(self.ihub_user)._run_manually(None, fields.Datetime.now())

@@ -1,7 +1,7 @@
 from odoo import Command
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from odoo.addons.bus.models.bus import channel_with_db, json_dump
+from odoo.addons.ihub.tests.common import run_messages
 
 
 @tagged("post_install", "-at_install")
@@ -30,19 +30,11 @@ class TestLiveTour(HttpCase):
             company_id=other_company.id,
         )
 
-    def partner_messages(self, user):
-        channel = json_dump(channel_with_db(self.env.cr.dbname, user.partner_id))
-        return (
-            self.env["bus.bus"]
-            .sudo()
-            .search_count([("channel", "=", channel), ("message", "like", '"type":"ihub.run"')])
-        )
-
     def test_runs_end_on_screen(self):
         self.start_tour(
             "/odoo/action-ihub.ihub_integration_action", "ihub_live_tour", login=self.user.login
         )
         jobs = self.sub.super_id.job_ids
         self.assertEqual(jobs.mapped("state"), ["done"] * 3)
-        self.assertTrue(self.partner_messages(self.user))
-        self.assertEqual(self.partner_messages(self.other_user), 0)
+        self.assertTrue(run_messages(self.env, self.user))
+        self.assertEqual(run_messages(self.env, self.other_user), [])

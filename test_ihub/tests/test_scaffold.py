@@ -55,13 +55,8 @@ def scaffold(name, dest):
     )
 
 
-class TestScaffold(BaseCase):
-    def setUp(self):
-        super().setUp()
-        self.workdir = Path(tempfile.mkdtemp(prefix="ihub_scaffold_"))
-        self.addCleanup(shutil.rmtree, self.workdir, ignore_errors=True)
-        scaffold("my_integration", self.workdir)
-        self.addon = self.workdir / "my_integration"
+class TestScaffoldTemplate(BaseCase):
+    """The template itself (these tests scaffold nothing)."""
 
     def test_template_rendered_as_demo_is_the_demo_skeleton(self):
         """The template cannot drift from the documented contract: rendered with the name
@@ -77,6 +72,17 @@ class TestScaffold(BaseCase):
             "/mnt/extra-addons/ihub/scaffold/ihub_integration",
             (REPO / "docs" / "tutorial.md").read_text(),
         )
+
+
+class TestScaffold(BaseCase):
+    """An addon scaffolded for each test."""
+
+    def setUp(self):
+        super().setUp()
+        self.workdir = Path(tempfile.mkdtemp(prefix="ihub_scaffold_"))
+        self.addCleanup(shutil.rmtree, self.workdir, ignore_errors=True)
+        scaffold("my_integration", self.workdir)
+        self.addon = self.workdir / "my_integration"
 
     def test_scaffolded_addon_has_the_documented_anatomy_and_is_lint_clean(self):
         files = {str(p.relative_to(self.addon)) for p in self.addon.rglob("*") if p.is_file()}

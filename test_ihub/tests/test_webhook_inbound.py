@@ -81,6 +81,13 @@ class WebhookCase(HttpCase):
             timeout=30,
         )
 
+    def push_chunked(self, body, headers):
+        """``body`` in two chunks, without a Content-Length (Transfer-Encoding: chunked)."""
+        chunks = iter([body[:50].encode(), body[50:].encode()])
+        return self.opener.post(
+            f"{self.base_url()}/ihub/hook/{self.path}", data=chunks, headers=headers, timeout=30
+        )
+
     def events(self):
         return self.env["ihub.webhook.event"].search(
             [("integration_id", "=", self.integration.id)], order="id"
@@ -244,13 +251,7 @@ class TestWebhookInbound(WebhookCase):
         big = json.dumps({"type": "x", "pad": "y" * 200})
         self.assertError(self.push(body=big), 413, "payload_too_large")
         # Without a Content-Length (chunked), it is cut after the limit.
-        chunks = iter([big[:50].encode(), big[50:].encode()])
-        response = self.opener.post(
-            f"{self.base_url()}/ihub/hook/{self.path}",
-            data=chunks,
-            headers=signed(big, "chunked"),
-            timeout=30,
-        )
+        response = self.push_chunked(big, signed(big, "chunked"))
         self.assertError(response, 413, "payload_too_large")
         self.assertFalse(self.events())
         self.assertEqual(self.counter("payload_too_large"), 2)
@@ -258,13 +259,7 @@ class TestWebhookInbound(WebhookCase):
         exact = json.dumps({"type": "x", "pad": ""})
         exact = json.dumps({"type": "x", "pad": "y" * (100 - len(exact))})
         self.assertEqual(len(exact), 100)
-        chunks = iter([exact[:50].encode(), exact[50:].encode()])
-        response = self.opener.post(
-            f"{self.base_url()}/ihub/hook/{self.path}",
-            data=chunks,
-            headers=signed(exact, "exact"),
-            timeout=30,
-        )
+        response = self.push_chunked(exact, signed(exact, "exact"))
         self.assertEqual(response.status_code, 202, response.text)
 
     def test_form_bodies_are_not_parsed_before_the_checks(self):
@@ -281,15 +276,12 @@ class TestWebhookInbound(WebhookCase):
                 + "\r\n--b0undary--\r\n"
             ),
         }
-        url = f"{self.base_url()}/ihub/hook/{self.path}"
         for content_type, big in bodies.items():
             with self.subTest(content_type=content_type):
                 headers = {**signed(big, "form"), "Content-Type": content_type}
                 self.assertError(self.push(body=big, headers=headers), 413, "payload_too_large")
                 # Chunked, without a Content-Length: cut at the limit, not parsed whole first.
-                chunks = iter([big[:50].encode(), big[50:].encode()])
-                response = self.opener.post(url, data=chunks, headers=headers, timeout=30)
-                self.assertError(response, 413, "payload_too_large")
+                self.assertError(self.push_chunked(big, headers), 413, "payload_too_large")
         self.assertFalse(self.events())
         self.assertEqual(self.counter("payload_too_large"), 4)
         # Under the limit, a signed form is verified over its raw bytes, then is not JSON.

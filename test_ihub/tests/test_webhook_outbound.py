@@ -151,6 +151,9 @@ class TestWebhookOutbound(IHubCase):
         self.assertEqual(write_first.state, "pending", "waits for the record's earlier delivery")
         self.assertEqual((create_other.state, create_other.res_id), ("done", other.id))
         self.assertGreater(create_first.next_attempt_at, datetime.now())
+        # The lane waits for the retry: the record's later delivery does not make it due now.
+        lane = self.env["ihub.job"].sudo().search([("state", "=", "pending")])
+        self.assertEqual(lane.eta, create_first.next_attempt_at)
         webhook_id = create_first.webhook_id
         # The retry is due: both go, in order, with the same webhook id as before.
         create_first.sudo().next_attempt_at = datetime.now() - timedelta(seconds=1)

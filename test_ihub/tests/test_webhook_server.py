@@ -94,8 +94,12 @@ class WebhookServerCase(ServerCase):
             calls = env["ihub.integration.test.webhook"].browse(self.sub_id).hook_calls or ""
             return [line for line in calls.splitlines() if line.startswith(f"{msg_id}|")]
 
-    def wait_until_handled(self, msg_id, server):
+    def assert_handled_once(self, msg_id, server, log):
+        """``msg_id`` is stored once, and handled once by the webhook lane, without errors."""
+        self.assertEqual(self.stored(msg_id), 1)
         self.wait_for(lambda _env: self.hook_calls(msg_id), [server], message="the webhook lane")
+        self.assertEqual(len(self.hook_calls(msg_id)), 1)
+        self.assertFalse(self.ihub_errors(self.read_log(log)))
 
 
 class TestWebhookServer(WebhookServerCase):
@@ -123,30 +127,10 @@ class TestWebhookServer(WebhookServerCase):
         server, url, log = self.start()
         # One push first: the server's first requests load what every later one shares.
         self.assertEqual(self.post(url, "warm-up").status_code, 202)
-        barrier = threading.Barrier(8)
-        statuses = []
-
-        def send():
-            barrier.wait()
-            statuses.append(self.post(url, "same-delivery").status_code)
-
-        threads = [threading.Thread(target=send) for _ in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        statuses = self.send_together(url, "same-delivery", 8)
         self.assertEqual(sorted(statuses), [200] * 7 + [202], self.read_log(log)[-5000:])
-        self.assertEqual(self.stored("same-delivery"), 1)
-
-        def processed(env):
-            sub = env["ihub.integration.test.webhook"].browse(self.sub_id)
-            return "same-delivery" in (sub.hook_calls or "")
-
-        self.wait_for(processed, [server], message="the webhook lane")
+        self.assert_handled_once("same-delivery", server, log)
         with self.transaction() as env:
-            sub = env["ihub.integration.test.webhook"].browse(self.sub_id)
-            calls = [line for line in sub.hook_calls.splitlines() if "same-delivery" in line]
-            self.assertEqual(len(calls), 1)
             event = env["ihub.webhook.event"].search(
                 [
                     ("integration_id", "=", self.integration_id),
@@ -155,52 +139,40 @@ class TestWebhookServer(WebhookServerCase):
             )
             self.assertEqual(event.state, "done")
             self.assertEqual(event.job_id.lane, "webhook")
-        self.assertFalse(self.ihub_errors(self.read_log(log)))
 
 
-class TestWebhookPreforkDuplicates(WebhookServerCase):
-    """Duplicates racing in two worker processes: the unique index decides, not a lock in
-    memory."""
+class TestWebhookPrefork(WebhookServerCase):
+    """Pushes racing in two worker processes. Duplicates: the unique index decides, not a lock
+    in memory. Kill points: they kill the worker serving the push, and the server replaces it."""
 
     workers = 2
+
+    def race(self, msg_id, count, kill_at=None):
+        """Start a server, push ``msg_id`` from ``count`` threads at once: the server, its URL
+        and log, and the statuses (None: no answer)."""
+        server, url, log = self.start(kill_at=kill_at)
+        statuses = self.send_together(url, msg_id, count)
+        self.assertIsNone(server.poll(), "the server replaced the killed workers")
+        return server, url, log, statuses
 
     def test_concurrent_duplicates_make_one_event_and_one_hook_call(self):
-        server, url, log = self.start()
-        statuses = self.send_together(url, "same-delivery", 8)
+        server, _url, log, statuses = self.race("same-delivery", 8)
         self.assertEqual(sorted(statuses), [200] * 7 + [202], self.read_log(log)[-5000:])
-        self.assertEqual(self.stored("same-delivery"), 1)
-        self.wait_until_handled("same-delivery", server)
-        self.assertEqual(len(self.hook_calls("same-delivery")), 1)
-        self.assertFalse(self.ihub_errors(self.read_log(log)))
+        self.assert_handled_once("same-delivery", server, log)
 
-
-class TestWebhookPreforkKilledAfterCommit(WebhookServerCase):
-    workers = 2
-
-    def test_the_sender_got_nothing_or_2xx_and_the_event_is_kept(self):
-        server, url, log = self.start(kill_at="after_commit")
+    def test_killed_after_commit_the_sender_got_nothing_or_2xx_and_the_event_is_kept(self):
         # Every worker dies right after committing a new event, before answering.
-        statuses = self.send_together(url, "kept", 4)
-        self.assertIsNone(server.poll(), "the server replaced the killed worker")
+        server, url, log, statuses = self.race("kept", 4, kill_at="after_commit")
         # The one push that stored the event got no answer; the others waited for its commit
         # (the unique index) and were told it is a duplicate.
         self.assertEqual((statuses.count(None), statuses.count(200)), (1, 3), statuses)
         self.assertEqual(self.stored("kept"), 1, "committed before the answer")
         # The sender retries; a new worker answers 200 at once, without storing it again.
         self.assertEqual(self.post(url, "kept").status_code, 200)
-        self.assertEqual(self.stored("kept"), 1)
-        self.wait_until_handled("kept", server)
-        self.assertEqual(len(self.hook_calls("kept")), 1)
-        self.assertFalse(self.ihub_errors(self.read_log(log)))
+        self.assert_handled_once("kept", server, log)
 
-
-class TestWebhookPreforkKilledBeforeCommit(WebhookServerCase):
-    workers = 2
-
-    def test_no_2xx_and_nothing_stored(self):
-        server, url, _log = self.start(kill_at="before_commit")
-        statuses = self.send_together(url, "lost", 4)
-        self.assertIsNone(server.poll(), "the server replaced the killed workers")
+    def test_killed_before_commit_no_2xx_and_nothing_stored(self):
+        _server, _url, _log, statuses = self.race("lost", 4, kill_at="before_commit")
         self.assertEqual(statuses, [None] * 4, "no answer at all: the sender will retry")
         self.assertEqual(self.stored("lost"), 0)
         with self.transaction() as env:
