@@ -147,17 +147,24 @@ class IHubWebhookEvent(models.Model):
         max_attempts = self._ihub_max_attempts()
         handled = self.browse()
         commit_at = time.monotonic() + COMMIT_EVERY
+        uncommitted = None
         while True:
             events = self._ihub_due(integration.id, exclude=handled.ids)
+            if not events and uncommitted:
+                # Commit, then look again: the next look's snapshot sees the pushes stored
+                # meanwhile, which this run takes instead of leaving them to another.
+                job.commit_progress(checkpoint=uncommitted.id)
+                commit_at, uncommitted = time.monotonic() + COMMIT_EVERY, None
+                continue
             if not events:
                 break
             for event in events:
                 handled |= event
                 event._ihub_process_one(job, sub, max_attempts)
+                uncommitted = event
                 if time.monotonic() >= commit_at:
                     job.commit_progress(checkpoint=event.id)
-                    commit_at = time.monotonic() + COMMIT_EVERY
-        # What is left commits with the run's end.
+                    commit_at, uncommitted = time.monotonic() + COMMIT_EVERY, None
         self._ihub_queue_next(integration.id)
 
     @api.model
