@@ -1,6 +1,5 @@
 import json
 import logging
-import time
 import traceback
 from datetime import timedelta
 
@@ -25,10 +24,6 @@ TOMBSTONE_PARAM = "ihub.webhook_tombstone_days"
 # Delivery ids outlive their payloads by at least this long: a late redelivery is recognised.
 MIN_TOMBSTONE_DAYS = 7
 BATCH = 100
-# Handled events are committed together at most this often (seconds). Each event's outcome
-# commits with what its hook wrote, so a crash in between undoes both and the events are
-# handled again; a commit per event made a burst of pushes cost twice the CPU to handle.
-COMMIT_EVERY = 0.2
 
 
 class IHubWebhookEvent(models.Model):
@@ -138,33 +133,21 @@ class IHubWebhookEvent(models.Model):
     def _ihub_process_lane(self, job, sub):
         """Hand the due events of ``job``'s integration to ``sub.hook``, oldest first.
 
-        Each event is handled in a savepoint; outcomes are committed together every
-        ``COMMIT_EVERY`` seconds (through the run's progress API) and at the run's end. A
-        failure is retried with backoff, the last one leaves a dead letter. When the run
-        ends with events waiting for a later attempt, the next batch is queued for then.
+        Each event is handled in a savepoint and committed with its outcome (through the
+        run's progress API); a failure is retried with backoff, the last one leaves a dead
+        letter. When the run ends with events waiting for a later attempt, the next batch
+        is queued for then.
         """
         integration = job.integration_id
         max_attempts = self._ihub_max_attempts()
         handled = self.browse()
-        commit_at = time.monotonic() + COMMIT_EVERY
-        uncommitted = None
         while True:
             events = self._ihub_due(integration.id, exclude=handled.ids)
-            if not events and uncommitted:
-                # Commit, then look again: the next look's snapshot sees the pushes stored
-                # meanwhile, which this run takes instead of leaving them to another.
-                job.commit_progress(checkpoint=uncommitted.id)
-                commit_at, uncommitted = time.monotonic() + COMMIT_EVERY, None
-                continue
             if not events:
                 break
             for event in events:
                 handled |= event
                 event._ihub_process_one(job, sub, max_attempts)
-                uncommitted = event
-                if time.monotonic() >= commit_at:
-                    job.commit_progress(checkpoint=event.id)
-                    commit_at, uncommitted = time.monotonic() + COMMIT_EVERY, None
         self._ihub_queue_next(integration.id)
 
     @api.model
@@ -225,6 +208,7 @@ class IHubWebhookEvent(models.Model):
                 }
             )
             job.add_counts(processed=1, succeeded=1)
+        job.commit_progress(checkpoint=self.id)
 
     @api.model
     def _ihub_queue_next(self, integration_id):
