@@ -2,7 +2,9 @@
 5 and 6): one plain notice per failure episode, from OdooBot, closed after Reset and a
 successful run; one event per failure; no traceback for users."""
 
+import importlib.util
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from freezegun import freeze_time
 
@@ -161,3 +163,28 @@ class TestFailureNotice(IHubCase):
             lambda m: "Failed" in m.tracking_value_ids.mapped("new_value_char")
         )
         self.assertEqual(change.author_id, self.bot)
+
+    def test_a_to_do_opened_before_the_upgrade_is_still_closed_when_healthy(self):
+        self.integration.max_attempts = 1
+        self.integration.action_start()
+        self.sub.raise_error = True
+        self.tick(NOW)
+        self.assertTrue(self.failure_activities())
+        # A database from before 18.0.1.3.0: the to-do is open, the flag never set.
+        self.integration.failure_notice_open = False
+        self.env.flush_all()
+        migration = Path(__file__).parents[2] / "ihub/migrations/18.0.1.3.0/post-migrate.py"
+        spec = importlib.util.spec_from_file_location("ihub_post_migrate_18_0_1_3_0", migration)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        module.migrate(self.env.cr, "18.0.1.2.0")
+        self.integration.invalidate_recordset(["failure_notice_open"])
+        self.assertTrue(self.integration.failure_notice_open)
+
+        self.sub.raise_error = False
+        self.integration.action_reset()
+        self.integration.action_start()
+        self.tick(NOW + timedelta(hours=1))
+        self.assertEqual(self.integration.job_ids.sorted("id")[-1].state, "done")
+        self.assertFalse(self.failure_activities(), "closed once healthy")
+        self.assertFalse(self.integration.failure_notice_open)
