@@ -77,7 +77,7 @@ class IHubWebhookController(http.Controller):
     def _receive(self, env, token):
         httprequest = request.httprequest
         integration = self._integration(env, token)
-        sub = integration.sub_id
+        sub = env[integration.model_name].browse(integration._ihub_sub_id())
         args = dict(httprequest.args)
         handshake = sub._ihub_webhook_handshake(httprequest.method, httprequest.headers, args, None)
         if handshake:
@@ -145,20 +145,27 @@ class IHubWebhookController(http.Controller):
             self._count_in(env, integration.id, "duplicate")
             env.cr.commit()  # pylint: disable=invalid-commit
             return integration.id, _json(200, None, None, status_text="duplicate")
-        job = env["ihub.job"]._ihub_ensure_lane_job(integration.id, "webhook")
+        job, queued = env["ihub.job"]._ihub_lane_job(integration.id, "webhook")
         webhooks.kill_point("before_commit")
         # The answer promises the event is kept: commit first.
         env.cr.commit()  # pylint: disable=invalid-commit
         webhooks.kill_point("after_commit")
-        self._ensure_not_missed(env, integration.id, job.id)
+        if not queued:
+            self._ensure_not_missed(env, integration.id, job.id)
         return integration.id, _json(202, None, None, status_text="accepted", event=event_id)
 
     def _integration(self, env, token):
         Integration = env["ihub.integration"].with_context(active_test=False)
+        # Only the columns the checks read: a full read of an integration computes related
+        # and chatter fields, which cost more than the rest of the intake.
         integration = (
-            Integration.search([("webhook_token", "=", token)], limit=1) if token else None
+            Integration.search_fetch(
+                [("webhook_token", "=", token)], ["active", "state", "model_name"], limit=1
+            )
+            if token
+            else None
         )
-        if not integration or not integration.accepts_webhooks or not integration.active:
+        if not integration or not integration.active or not _accepts_webhooks(integration):
             previous = (
                 Integration.search([("webhook_token_previous", "=", token)], limit=1)
                 if token
@@ -215,8 +222,9 @@ class IHubWebhookController(http.Controller):
             )
 
     def _ensure_not_missed(self, env, integration_id, job_id):
-        """The lane job found pending before the commit may have been claimed meanwhile, and
-        may have looked for events before this one was committed: then queue another."""
+        """The lane job found pending before the commit (queued by another transaction) may
+        have been claimed meanwhile, and may have looked for events before this one was
+        committed: then queue another. A job queued with the event is claimed after it."""
         _begin_read_committed(env.cr)
         env.cr.execute("SELECT state FROM ihub_job WHERE id = %s", [job_id])
         row = env.cr.fetchone()
@@ -235,6 +243,12 @@ class IHubWebhookController(http.Controller):
                 )
         except Exception:
             _logger.warning("iHub could not count a webhook answer (%s)", code, exc_info=True)
+
+
+def _accepts_webhooks(integration):
+    """The type's ``accepts_webhooks``, from its model class as the type computes it."""
+    model = integration.env.registry.get(integration.model_name)
+    return bool(model is not None and model.accepts_webhooks)
 
 
 def _begin_read_committed(cr):

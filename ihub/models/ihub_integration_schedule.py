@@ -182,8 +182,14 @@ class IHubIntegration(models.Model):
         is checked when the run reads it, as for any record.
         """
         integration = self._run_environment(job)
+        return integration.env[self.model_name].browse(self._ihub_sub_id())
+
+    def _ihub_sub_id(self):
+        """The id of this integration's sub-record, looked up once per registry: it never
+        changes. No access check: browse it in the environment that will read it."""
+        self.ensure_one()
         known = self.env.registry.__dict__.setdefault("_ihub_sub_ids", {})
         key = (self.id, self.model_name)
         if not known.get(key):
             known[key] = self.sudo().sub_id.id
-        return integration.env[self.model_name].browse(known[key])
+        return known[key]

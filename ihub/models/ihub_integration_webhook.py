@@ -169,7 +169,11 @@ class IHubIntegrationWebhook(models.Model):
 
     def _ihub_webhook_secrets(self):
         """The clear-text signing secrets of the active ``hmac`` credentials (rotation: all)."""
-        credentials = self.sudo().credential_ids.filtered(lambda c: c.kind == "hmac" and c.active)
+        credentials = self.sudo().credential_ids
+        # Only what is used, once per transaction: the intake asks twice (check, redaction),
+        # and a full read of credentials computes fields it does not need, on every push.
+        credentials.fetch(["kind", "active", "secret_store"])
+        credentials = credentials.filtered(lambda c: c.kind == "hmac" and c.active)
         return [s for s in (c._secret_value() for c in credentials) if s]
 
     def _ihub_webhook_accepting(self):

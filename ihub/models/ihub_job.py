@@ -326,6 +326,8 @@ class IHubJob(models.Model):
                 continue
             started = job._start()
             if started:
+                if started.lane != "main":
+                    started._absorb_spare_lane_jobs()
                 return started
             not_startable.append(job.id)
 
@@ -365,36 +367,61 @@ class IHubJob(models.Model):
     @api.model
     def _ihub_ensure_lane_job(self, integration_id, lane, eta=None):
         """A pending job of ``lane`` for the integration, due by ``eta`` (now when None);
-        queued (and the runner woken) only when there is none: one job per batch of work.
+        queued (and the runner woken) only when there is none: one job per batch of work."""
+        return self._ihub_lane_job(integration_id, lane, eta)[0]
 
-        Queuing is serialised per lane and integration by a transaction advisory lock, so
-        concurrent callers queue one job; the caller's transaction must be READ COMMITTED
-        (or a test's) for the look to see jobs other transactions just committed.
+    @api.model
+    def _ihub_lane_job(self, integration_id, lane, eta=None):
+        """``(job, queued)``: the pending job of ``lane`` due by ``eta``, and whether this
+        transaction queued it.
+
+        No lock: callers racing in the moment after a claim may each queue one. A lock made
+        every push wait for the one queuing, and for anything that delayed it (a garbage
+        collection of its worker); the claim of a lane job takes in the spare ones instead
+        (``_absorb_spare_lane_jobs``), and a spare claimed later finds nothing and leaves no
+        run. The caller's transaction must be READ COMMITTED (or a test's) for the look to
+        see jobs other transactions just committed.
         """
         cr = self.env.cr
-        due = eta or fields.Datetime.now()
-        look = """
+        cr.execute(
+            """
             SELECT id FROM ihub_job
              WHERE integration_id = %s AND lane = %s AND state = 'pending'
                AND (eta IS NULL OR eta <= %s)
              LIMIT 1
-        """
-        # Mostly a job is queued already (a burst of pushes): no lock is taken then.
-        cr.execute(look, [integration_id, lane, due])
+            """,
+            [integration_id, lane, eta or fields.Datetime.now()],
+        )
         row = cr.fetchone()
-        if not row:
-            cr.execute(
-                "SELECT pg_advisory_xact_lock(hashtext(%s), %s)",
-                [f"ihub.lane.{lane}.queue", integration_id],
-            )
-            cr.execute(look, [integration_id, lane, due])
-            row = cr.fetchone()
         if row:
-            return self.browse(row[0])
+            return self.browse(row[0]), False
         integration = self.env["ihub.integration"].sudo().browse(integration_id)
-        return self.with_user(SUPERUSER_ID)._enqueue(
+        job = self.with_user(SUPERUSER_ID)._enqueue(
             integration, "webhook", lane=lane, eta=eta or False, max_attempts=1
         )
+        return job, True
+
+    def _absorb_spare_lane_jobs(self):
+        """Delete the other due pending jobs of this claimed lane job's integration and lane.
+
+        They are visible to the claim, so the events or deliveries they were queued for
+        were committed before it: this run, which looks after its claim commits, handles
+        them. Jobs due later, and a paused run (it has started), stay.
+        """
+        self.ensure_one()
+        self.env.cr.execute(
+            """
+            SELECT id FROM ihub_job
+             WHERE integration_id = %s AND lane = %s AND state = 'pending' AND id != %s
+               AND (eta IS NULL OR eta <= %s)
+               AND started_at IS NULL AND checkpoint IS NULL
+               FOR UPDATE SKIP LOCKED
+            """,
+            [self.integration_id.id, self.lane, self.id, fields.Datetime.now()],
+        )
+        spare = self.browse([row[0] for row in self.env.cr.fetchall()])
+        if spare:
+            spare.sudo().unlink()
 
     def _start(self):
         now = fields.Datetime.now()

@@ -143,6 +143,28 @@ class TestWebhookInbound(WebhookCase):
         jobs = self.env["ihub.job"].search([("integration_id", "=", self.integration.id)])
         self.assertEqual(jobs.mapped("processed_count"), [1], "only the batch that worked")
 
+    def test_a_claim_takes_in_the_spare_jobs_of_racing_pushes(self):
+        # Pushes in the moment after a claim may each queue a job (no lock to wait for): the
+        # next claim handles their events and deletes the spare jobs; a retry due later and
+        # a paused run stay.
+        self.assertEqual(self.push(msg_id="first").status_code, 202)
+        Job = self.env["ihub.job"].sudo()
+        queued = Job.search([("integration_id", "=", self.integration.id)])
+        integration = self.integration.sudo()
+        spare = Job._enqueue(integration, "webhook", lane="webhook", max_attempts=1)
+        self.assertEqual(self.push(msg_id="second").status_code, 202)
+        hour = self.env.cr.now() + timedelta(hours=1)
+        later = Job._enqueue(integration, "webhook", lane="webhook", max_attempts=1, eta=hour)
+        paused = Job._enqueue(integration, "webhook", lane="webhook", max_attempts=1)
+        paused.write({"checkpoint": "7", "started_at": self.env.cr.now(), "priority": 99})
+        claimed = Job._claim_next(self.integration)
+        self.assertEqual(claimed, queued)
+        self.assertFalse(spare.exists())
+        self.assertTrue(later.exists() and paused.exists())
+        claimed._run()
+        self.assertEqual((claimed.state, claimed.processed_count), ("done", 2))
+        self.assertEqual(self.events().mapped("state"), ["done", "done"])
+
     def test_duplicate_delivery_is_answered_and_not_stored(self):
         self.assertEqual(self.push(msg_id="dup").status_code, 202)
         again = self.push({"type": "other"}, msg_id="dup")
@@ -222,6 +244,16 @@ class TestWebhookInbound(WebhookCase):
         self.assertError(self.push(body="{not json"), 400, "malformed_json")
         self.assertFalse(self.events())
         self.assertEqual(self.counter("bad_request"), 1)
+
+    def test_a_token_of_an_integration_that_takes_no_pushes_is_unknown(self):
+        # The type decides (its model's accepts_webhooks); a token left on an integration of
+        # another type, or on an archived one, opens nothing.
+        other = self.env["ihub.integration.test"].create({"name": "No pushes"}).super_id
+        other.sudo().webhook_token = "token-of-a-type-without-hook"
+        self.assertError(self.push(token="token-of-a-type-without-hook"), 404, "not_found")
+        self.integration.sudo().active = False
+        self.assertError(self.push(), 404, "not_found")
+        self.assertFalse(self.events())
 
     def test_unknown_and_rotated_token(self):
         self.assertError(self.push(token="nope"), 404, "not_found")
