@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import json
 from datetime import datetime, timedelta, timezone
+from unittest.mock import patch
 
 from standardwebhooks import Webhook
 
@@ -12,6 +13,7 @@ from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, new_test_user, tagged
 
+from odoo.addons.ihub.controllers import webhook as webhook_controller
 from odoo.addons.ihub.lib import journal
 from odoo.addons.ihub.tests.common import run_due_jobs
 
@@ -347,6 +349,17 @@ class TestWebhookInbound(WebhookCase):
         self.assertError(response, 429, "rate_limited")
         self.assertTrue(int(response.headers["Retry-After"]) >= 1)
         self.assertEqual(len(self.events()), 2)
+
+    def test_intake_on_a_cursor_of_its_own_when_odoo_used_the_requests(self):
+        # Another module's _pre_dispatch may query on the request's cursor: its transaction
+        # cannot be made READ COMMITTED then, and the intake takes a cursor of its own.
+        with patch.object(webhook_controller, "_unused", return_value=False) as unused:
+            self.assertEqual(self.push(msg_id="own-1").status_code, 202)
+            self.assertEqual(self.push(msg_id="own-1").status_code, 200)
+            self.assertError(self.push(token="nope"), 404, "not_found")
+        self.assertEqual(unused.call_count, 3)
+        self.assertEqual(self.events().mapped("delivery_id"), ["own-1"])
+        self.assertEqual(self.counter("duplicate"), 1)
 
     def test_failures_retry_then_dead_letter_then_replay(self):
         self.env["ir.config_parameter"].sudo().set_param("ihub.webhook_event_attempts", "2")
