@@ -176,7 +176,11 @@ class IHubWebhookController(http.Controller):
             if token
             else None
         )
-        if not integration or not integration.active or not _accepts_webhooks(integration):
+        if not (
+            integration
+            and integration.active
+            and env["ihub.integration.type"]._model_flag(integration.model_name, "accepts_webhooks")
+        ):
             previous = (
                 Integration.search([("webhook_token_previous", "=", token)], limit=1)
                 if token
@@ -256,21 +260,20 @@ class IHubWebhookController(http.Controller):
             _logger.warning("iHub could not count a webhook answer (%s)", code, exc_info=True)
 
 
-def _accepts_webhooks(integration):
-    """The type's ``accepts_webhooks``, from its model class as the type computes it."""
-    model = integration.env.registry.get(integration.model_name)
-    return bool(model is not None and model.accepts_webhooks)
+def _is_test_cursor(cr):
+    # Tests share one transaction: its isolation is theirs, and any of its cursors may be used.
+    return cr.__class__.__name__ == "TestCursor"
 
 
 def _unused(cr):
     """Whether ``cr`` has run no statement yet (a test's cursor always may be used)."""
-    return cr.__class__.__name__ == "TestCursor" or cr.connection.status == STATUS_READY
+    return _is_test_cursor(cr) or cr.connection.status == STATUS_READY
 
 
 def _begin_read_committed(cr):
     # Each statement sees what other requests committed: the unique index's ON CONFLICT and
     # the lane job's look depend on it. Tests share one transaction and cannot change it.
-    if not cr.__class__.__name__ == "TestCursor":
+    if not _is_test_cursor(cr):
         begin_read_committed(cr)
 
 

@@ -95,9 +95,15 @@ class IHubIntegrationType(models.Model):
     @api.depends("model_name")
     def _compute_flags(self):
         for integration_type in self:
-            model_class = integration_type._model_class()
             for flag in FLAGS:
-                integration_type[flag] = bool(getattr(model_class, flag, False))
+                integration_type[flag] = self._model_flag(integration_type.model_name, flag)
+
+    @api.model
+    def _model_flag(self, model_name, flag):
+        """A flag of sub-model ``model_name``'s class, False when the model is not installed
+        (what a type's flags say, without reading the type: the webhook intake asks it)."""
+        model_class = self.env.registry.get(model_name) if model_name else None
+        return bool(getattr(model_class, flag, False))
 
     @api.depends("model_name", "description")
     def _compute_summary(self):

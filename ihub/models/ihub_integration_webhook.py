@@ -170,8 +170,8 @@ class IHubIntegrationWebhook(models.Model):
     def _ihub_webhook_secrets(self):
         """The clear-text signing secrets of the active ``hmac`` credentials (rotation: all)."""
         credentials = self.sudo().credential_ids
-        # Only what is used, once per transaction: the intake asks twice (check, redaction),
-        # and a full read of credentials computes fields it does not need, on every push.
+        # Only the fields used, kept in the environment's cache: the intake asks twice per
+        # push (check, redaction), and a full read computes fields it does not need.
         credentials.fetch(["kind", "active", "secret_store"])
         credentials = credentials.filtered(lambda c: c.kind == "hmac" and c.active)
         return [s for s in (c._secret_value() for c in credentials) if s]
