@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Webhooks: intake throughput and latency (P4), received -> hook latency (P5), deliveries/s.
 
-    python3 bench/webhooks.py [--seconds 10] [--rate 50] [--concurrency 8] [--workers 2]
+    python3 bench/webhooks.py [--seconds 10] [--rate 50] [--concurrency 8] [--rounds 2]
+                              [--workers 2]
                               [--warmup 6] [--deliveries 300] [--p5-rate 5] [--p5-count 50]
+                              [--p5-cold-count 10]
 
 A throwaway PostgreSQL cluster and one Odoo server (prefork, ``--workers`` HTTP workers and
 two cron workers) with ``ihub_bench`` (bench/addons) and ``base_automation``. The same load client
@@ -15,10 +17,15 @@ two cron workers) with ``ihub_bench`` (bench/addons) and ``base_automation``. Th
   (trigger "On webhook") whose server action creates one record (a partner tag);
 
 first open-loop at ``--rate`` requests/s for ``--seconds``, then closed-loop with
-``--concurrency`` clients (saturation). Prints requests/s and p50/p99 latency of each and the
-ratio iHub / native. P5: once that backlog is handled, ``--p5-count`` pushes at ``--p5-rate``
-per second, each timed from the start of the request's transaction that stored it to the
-start of its ``hook`` call (the bench hook notes ``clock_timestamp()``), median and p95.
+``--concurrency`` clients (saturation) in ``--rounds`` rounds of ``--seconds`` each, in the order
+iHub, native, native, iHub, … After each iHub phase the benchmark waits for the webhook lane to
+handle its pushes, so that native is not measured beside iHub's background work. Prints
+requests/s and p50/p99 latency of each (the rounds together) and the ratio iHub / native.
+P5: ``--p5-count`` pushes at ``--p5-rate`` per second, each timed from the start of the
+request's transaction that stored it to the start of its ``hook`` call (the bench hook notes
+``clock_timestamp()``), median and p95; at 5/s the lane's run is still waiting for the next
+push (``ihub.webhook_lane_linger_seconds``). Then the same for ``--p5-cold-count`` pushes spaced
+wider than that wait: each finds no run of the lane, and one is queued, claimed and started.
 Outbound: ``--deliveries`` signed deliveries to a local receiver, captured in one
 transaction, per second from its commit to the last answer.
 Asserts nothing.
@@ -48,6 +55,8 @@ DATABASE = "ihub_bench_webhooks"
 SECRET = "whsec_" + base64.b64encode(b"bench secret of thirty-two bytes").decode()
 TOKEN = "bench-push-token"
 MODULES = ("ihub_bench", "base_automation")
+# Wider than the webhook lane's default wait for the next push (1 s).
+COLD_SPACING = 2.0
 
 
 def parse_args(argv=None):
@@ -55,11 +64,17 @@ def parse_args(argv=None):
     parser.add_argument("--seconds", type=float, default=10.0, help="per measurement")
     parser.add_argument("--rate", type=float, default=50.0, help="open-loop requests/s")
     parser.add_argument("--concurrency", type=int, default=8, help="closed-loop clients")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="saturation rounds per endpoint, alternating"
+    )
     parser.add_argument("--workers", type=int, default=2, help="HTTP worker processes")
     parser.add_argument("--warmup", type=float, default=6.0, help="seconds per endpoint")
     parser.add_argument("--deliveries", type=int, default=300, help="outbound deliveries")
     parser.add_argument("--p5-rate", type=float, default=5.0, help="P5 pushes per second")
     parser.add_argument("--p5-count", type=int, default=50, help="P5 pushes")
+    parser.add_argument(
+        "--p5-cold-count", type=int, default=10, help="P5 pushes, each to a lane with no run"
+    )
     parser.add_argument("--receiver", help=argparse.SUPPRESS)
     parser.add_argument("--since", type=float, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -143,14 +158,17 @@ def child_stats(args):
     """P5 and the deliveries' progress, read from the database."""
     env = _env(args)
     cr = env.cr
-    cr.execute(
-        """
-        SELECT EXTRACT(EPOCH FROM s.started_at - e.create_date)
-          FROM ihub_webhook_event e JOIN ihub_bench_hook_start s ON s.event_id = e.id
-         WHERE e.delivery_id LIKE 'p5-%%'
-        """
-    )
-    latencies = sorted(row[0] for row in cr.fetchall())
+    latencies = {}
+    for prefix in ("p5", "p5cold"):
+        cr.execute(
+            """
+            SELECT EXTRACT(EPOCH FROM s.started_at - e.create_date)
+              FROM ihub_webhook_event e JOIN ihub_bench_hook_start s ON s.event_id = e.id
+             WHERE e.delivery_id LIKE %s
+            """,
+            [f"{prefix}-%"],
+        )
+        latencies[prefix] = sorted(float(row[0]) for row in cr.fetchall())
     cr.execute(
         "SELECT count(*) FILTER (WHERE state = 'received'), count(*) FROM ihub_webhook_event"
     )
@@ -167,7 +185,7 @@ def child_stats(args):
     jobs = cr.fetchone()[0]
     cr.close()
     return {
-        "latencies": [float(x) for x in latencies],
+        "latencies": latencies,
         "waiting": waiting,
         "events": total,
         "delivered": done,
@@ -332,23 +350,54 @@ def run(session: harness.Session, args) -> None:
     for name, (path, signed, _ok) in paths.items():
         closed_loop(port, path, signed, args.workers * 2, args.warmup, f"warm-{name}")
     wait_handled(conf, time.time() + 600)
-    figures = {}
-    for name, (path, signed, ok) in paths.items():
-        harness.say(f"{name}: {args.rate:g} req/s for {args.seconds:g} s ...")
-        figures[(name, "rate")] = summary(
-            *open_loop(port, path, signed, args.rate, args.seconds, "rate"), ok
+    raw, backlogs = {}, []
+
+    def measure(name, load, label, run):
+        harness.say(f"{name}: {label} ...")
+        results, elapsed = run()
+        if name == "iHub":
+            # iHub handles its pushes in the background: let it finish before the next phase,
+            # so that native is never measured while iHub's cron workers are busy.
+            start = time.time()
+            wait_handled(conf, start + 600)
+            backlogs.append(time.time() - start)
+        previous = raw.get((name, load), ([], 0.0))
+        raw[(name, load)] = (previous[0] + results, previous[1] + elapsed)
+
+    for name, (path, signed, _ok) in paths.items():
+        measure(
+            name,
+            "rate",
+            f"{args.rate:g} req/s for {args.seconds:g} s",
+            lambda path=path, signed=signed: open_loop(
+                port, path, signed, args.rate, args.seconds, "rate"
+            ),
         )
-        harness.say(f"{name}: saturation, {args.concurrency} clients ...")
-        figures[(name, "saturation")] = summary(
-            *closed_loop(port, path, signed, args.concurrency, args.seconds, "sat"), ok
-        )
-    harness.say("waiting for the webhook lane to handle every event ...")
-    backlog_start = time.time()
-    stats = wait_handled(conf, backlog_start + 600)
-    backlog_seconds = time.time() - backlog_start
-    # P5 on an idle lane: pushes at --p5-rate, each timed from its storage to its hook.
+    # Saturation in rounds, in the order iHub, native, native, iHub, …: a drift of the
+    # machine during the run weighs on both endpoints alike.
+    for round_ in range(args.rounds):
+        order = list(paths.items()) if round_ % 2 == 0 else list(paths.items())[::-1]
+        for name, (path, signed, _ok) in order:
+            measure(
+                name,
+                "saturation",
+                f"saturation, {args.concurrency} clients, round {round_ + 1}",
+                lambda path=path, signed=signed, round_=round_: closed_loop(
+                    port, path, signed, args.concurrency, args.seconds, f"sat{round_}"
+                ),
+            )
+    figures = {key: summary(*value, paths[key[0]][2]) for key, value in raw.items()}
+    stats = wait_handled(conf, time.time() + 600)
+    backlog_seconds = max(backlogs)
+    # P5: pushes at --p5-rate, each timed from its storage to its hook.
     harness.say(f"P5: {args.p5_count} pushes at {args.p5_rate:g}/s ...")
     open_loop(port, paths["iHub"][0], True, args.p5_rate, args.p5_count / args.p5_rate, "p5")
+    wait_handled(conf, time.time() + 600)
+    # Then pushes far enough apart that the lane's run has ended before each.
+    spacing = COLD_SPACING
+    harness.say(f"P5: {args.p5_cold_count} pushes {spacing:g} s apart ...")
+    time.sleep(spacing)
+    open_loop(port, paths["iHub"][0], True, 1 / spacing, args.p5_cold_count * spacing, "p5cold")
     stats = wait_handled(conf, time.time() + 600)
     stats["backlog_seconds"] = backlog_seconds
     harness.say(f"outbound: {args.deliveries} deliveries ...")
@@ -382,7 +431,7 @@ def print_report(figures, stats, delivered, outbound_seconds, args, conditions):
     print("-" * len(header))
     loads = (
         ("rate", f"{args.rate:g} req/s, {args.seconds:g} s"),
-        ("saturation", f"{args.concurrency} clients, {args.seconds:g} s"),
+        ("saturation", f"{args.concurrency} clients, {args.rounds}x{args.seconds:g} s"),
     )
     for load, label in loads:
         native = figures[("native", load)]
@@ -393,16 +442,20 @@ def print_report(figures, stats, delivered, outbound_seconds, args, conditions):
                 f"{label:<22} {name:<8} {f['rps']:>8.1f} {f['p50']:>8.1f} {f['p99']:>8.1f} "
                 f"{f['errors']:>7} {ratio:>12}"
             )
-    latencies = stats["latencies"]
-    if latencies:
-        p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
-        print(
-            f"\nP5 received -> hook started ({len(latencies)} pushes at {args.p5_rate:g}/s on an "
-            f"idle lane): median {statistics.median(latencies) * 1000:.0f} ms, "
-            f"p95 {p95 * 1000:.0f} ms"
-        )
+    print()
+    for prefix, label in (
+        ("p5", f"at {args.p5_rate:g}/s"),
+        ("p5cold", f"{COLD_SPACING:g} s apart, no lane run waiting"),
+    ):
+        latencies = stats["latencies"][prefix]
+        if latencies:
+            p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
+            print(
+                f"P5 received -> hook started ({len(latencies)} pushes {label}): "
+                f"median {statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms"
+            )
     print(
-        f"Backlog of the intake runs handled {stats['backlog_seconds']:.0f} s after the last "
+        f"iHub's pushes handled at most {stats['backlog_seconds']:.0f} s after a phase's last "
         f"push; {stats['webhook_jobs']} webhook-lane runs for {stats['events']} events"
     )
     print(

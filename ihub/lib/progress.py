@@ -16,6 +16,12 @@ def progress_by_job():
     return running.jobs
 
 
+def slice_deadline():
+    """When the runner running in this thread must stop starting work (a ``time.time()``),
+    or None when it has no time limit."""
+    return getattr(running, "deadline", None)
+
+
 def running_job_id(integration_id):
     """The id of the run of ``integration_id`` this thread is executing or recording, or None."""
     for job_id, progress in progress_by_job().items():
@@ -31,6 +37,13 @@ def executing(integration_id):
     )
 
 
+def executing_sub(model, record_id):
+    """Whether this thread is inside the code of a run whose sub-record is ``record_id`` of
+    ``model``: the same answer as ``executing`` for its integration, without reading it."""
+    sub = (model, record_id)
+    return any(p.sub == sub and p.executing for p in progress_by_job().values())
+
+
 @dataclass
 class RunProgress:
     """Counts and resume point of one run, kept in memory until they are committed.
@@ -41,6 +54,8 @@ class RunProgress:
     """
 
     integration_id: int = 0
+    # The integration's sub-record the run calls, as (model, id), once known.
+    sub: tuple | None = None
     processed: int = 0
     succeeded: int = 0
     failed: int = 0

@@ -24,6 +24,12 @@ DEFAULT_DELIVERY_ATTEMPTS = 12
 DEFAULT_DELIVERY_HOURS = 72
 DEFAULT_TIMEOUT = 15
 EXCERPT = 2000
+# A webhook-lane run that handled events waits this long for the next push before it ends.
+DEFAULT_LANE_LINGER = 1.0
+LANE_POLL = 0.02
+# ... but only while it is younger than this: a steady trickle still ends runs now and then,
+# so that the Runs list and the integration's last run stay current.
+LANE_LINGER_MAX_AGE = 60.0
 
 
 def error_body(code, message):
@@ -40,6 +46,37 @@ def kill_point(name, environ=None):
     points = (environ if environ is not None else os.environ).get(KILL_ENV, "")
     if name in {p.strip() for p in points.split(",")}:
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def wait_for_more(
+    has_more,
+    linger,
+    deadline=None,
+    poll=LANE_POLL,
+    clock=time.monotonic,
+    wall=time.time,
+    sleep=time.sleep,
+):
+    """Poll ``has_more()`` every ``poll`` seconds: True as soon as it is true, False once
+    ``linger`` seconds have passed or the wall-clock ``deadline`` (a ``time.time()``) has.
+
+    Why a run waits at all: starting and ending a run (its claim, its bookkeeping, three
+    commits) costs more than handling a push. Under a stream of pushes, a run that waits a
+    moment for the next one handles the stream itself, instead of one run per few events
+    competing with the HTTP workers for the CPU.
+    """
+    if linger <= 0:
+        return False
+    end = clock() + linger
+    if deadline is not None:
+        end = min(end, clock() + (deadline - wall()))
+    while True:
+        remaining = end - clock()
+        if remaining <= 0:
+            return False
+        sleep(min(poll, remaining))
+        if has_more():
+            return True
 
 
 def event_retry_delay(failed_attempts, rng=None):

@@ -324,6 +324,9 @@ class AbstractIntegration(models.AbstractModel):
         """``run_from_to`` and ``hook`` run only inside iHub's runner, in a run of this
         integration."""
         for sub in self:
+            # The sub-record first: reading super_id would cost a query after every commit.
+            if run_progress.executing_sub(sub._name, sub.id):
+                continue
             if not run_progress.executing(sub.super_id.id):
                 raise AccessError(
                     _(

@@ -23,7 +23,7 @@ from odoo.addons.ihub.lib.liveness import (
     start_watch,
     worker_is_gone_sql,
 )
-from odoo.addons.ihub.lib.progress import RunProgress, progress_by_job, running
+from odoo.addons.ihub.lib.progress import RunProgress, progress_by_job, running, slice_deadline
 from odoo.addons.ihub.lib.schedule import retry_delay, runner_budget
 
 _logger = logging.getLogger(__name__)
@@ -558,6 +558,7 @@ class IHubJob(models.Model):
         progress.executing = True
         try:
             sub = self.integration_id._run_sub(self)
+            progress.sub = (sub._name, sub.id)
             if self.lane == "main":
                 sub.run_from_to(self.date_from or None, self.date_to or None)
             else:
@@ -758,7 +759,8 @@ class IHubJob(models.Model):
         self._flush_exchanges(progress)
         self.sudo().write({"heartbeat_at": fields.Datetime.now(), **progress.committed})
         self._commit()
-        if checkpoint is not None and _slice_deadline() and time.time() > _slice_deadline():
+        deadline = slice_deadline()
+        if checkpoint is not None and deadline and time.time() > deadline:
             raise _TimeSliceEnded()
         progress.savepoint = self._run_savepoint()
 
@@ -982,8 +984,3 @@ def _lock_session(dbname):
         return psycopg2.connect(**{**info, "application_name": name})
 
     return lock_session(dbname, connect)
-
-
-def _slice_deadline():
-    """When the runner running in this thread must stop starting work, or None."""
-    return getattr(running, "deadline", None)

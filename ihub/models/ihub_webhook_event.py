@@ -1,5 +1,6 @@
 import json
 import logging
+import time
 import traceback
 from datetime import timedelta
 
@@ -7,6 +8,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from odoo.addons.ihub.lib import webhooks
+from odoo.addons.ihub.lib.progress import slice_deadline
 
 _logger = logging.getLogger(__name__)
 
@@ -21,6 +23,7 @@ STATES = [
 ATTEMPTS_PARAM = "ihub.webhook_event_attempts"
 RETENTION_PARAM = "ihub.webhook_event_retention_days"
 TOMBSTONE_PARAM = "ihub.webhook_tombstone_days"
+LINGER_PARAM = "ihub.webhook_lane_linger_seconds"
 # Delivery ids outlive their payloads by at least this long: a late redelivery is recognised.
 MIN_TOMBSTONE_DAYS = 7
 BATCH = 100
@@ -135,44 +138,107 @@ class IHubWebhookEvent(models.Model):
 
         Each event is handled in a savepoint and committed with its outcome (through the
         run's progress API); a failure is retried with backoff, the last one leaves a dead
-        letter. When the run ends with events waiting for a later attempt, the next batch
-        is queued for then.
+        letter. A run that handled events waits a moment for more before it ends (see
+        ``_ihub_linger``). When the run ends with events waiting for a later attempt, the
+        next batch is queued for then.
         """
-        integration = job.integration_id
+        integration_id = job.integration_id.id
         max_attempts = self._ihub_max_attempts()
-        handled = self.browse()
+        linger, linger_deadline = self._ihub_linger(job)
+        # Events that failed in this run: their retry is the next run's, after the backoff.
+        retry_later = []
+        handled_any = False
         while True:
-            events = self._ihub_due(integration.id, exclude=handled.ids)
+            events = self._ihub_due(integration_id, exclude=retry_later)
             if not events:
+                if handled_any and self._ihub_wait_for_more(
+                    integration_id, retry_later, linger, linger_deadline
+                ):
+                    continue
                 break
-            for event in events:
-                handled |= event
-                event._ihub_process_one(job, sub, max_attempts)
-        self._ihub_queue_next(integration.id)
+            # Each event's commit empties the ORM cache: read the attempts now, and handle
+            # each event on its own, so that reading one event never fetches the whole
+            # batch's payloads again.
+            attempts = {event.id: event.attempts for event in events}
+            for event_id, done_attempts in attempts.items():
+                event = self.browse(event_id)
+                if event._ihub_process_one(job, sub, max_attempts, done_attempts):
+                    retry_later.append(event_id)
+            handled_any = True
+        self._ihub_queue_next(integration_id)
 
     @api.model
     def _ihub_due(self, integration_id, exclude=()):
-        return self.search(
+        return self.search_fetch(
             [
                 ("integration_id", "=", integration_id),
                 ("state", "in", ("received", "processing", "failed")),
                 ("next_attempt_at", "<=", fields.Datetime.now()),
                 ("id", "not in", list(exclude)),
             ],
+            ["attempts"],
             order="id",
             limit=BATCH,
         )
 
-    def _ihub_process_one(self, job, sub, max_attempts):
+    @api.model
+    def _ihub_linger(self, job):
+        """How long a lane run waits for the next push once its queue is empty (seconds), and
+        until when it may (a ``time.time()``, or None).
+
+        Not in tests, whose single transaction sees no other pushes, nor in dry runs. A run
+        stops waiting when its worker's time slice ends (prefork time limits) and once it
+        is ``LANE_LINGER_MAX_AGE`` old.
+        """
+        Job = self.env["ihub.job"]
+        if job.dry_run or not Job._can_commit():
+            return 0.0, None
+        value = self.env["ir.config_parameter"].sudo().get_param(LINGER_PARAM)
+        linger = float(value) if value not in (None, False, "") else webhooks.DEFAULT_LANE_LINGER
+        deadline = time.time() + webhooks.LANE_LINGER_MAX_AGE
+        if slice_deadline() is not None:
+            deadline = min(deadline, slice_deadline())
+        return max(0.0, linger), deadline
+
+    @api.model
+    def _ihub_wait_for_more(self, integration_id, exclude, linger, deadline):
+        """Wait up to ``linger`` seconds for a due event of the integration; True if one came."""
+        Job = self.env["ihub.job"]
+        cr = self.env.cr
+        # READ COMMITTED: each look sees the pushes committed since the previous one.
+        Job._begin_read_committed()
+
+        def has_more():
+            cr.execute(
+                """
+                SELECT 1 FROM ihub_webhook_event
+                 WHERE integration_id = %s AND state IN ('received', 'processing', 'failed')
+                   AND next_attempt_at <= %s AND id != ALL(%s)
+                 LIMIT 1
+                """,
+                [integration_id, fields.Datetime.now(), list(exclude) or [0]],
+            )
+            return cr.fetchone() is not None
+
+        try:
+            return webhooks.wait_for_more(has_more, linger, deadline)
+        finally:
+            Job._commit()
+
+    def _ihub_process_one(self, job, sub, max_attempts, done_attempts):
+        """Hand this event to ``sub.hook`` and commit its outcome; True when it failed and
+        waits for a later attempt."""
         self.ensure_one()
-        self.write({"state": "processing", "job_id": job.id, "attempts": self.attempts + 1})
+        attempt = done_attempts + 1
+        self.write({"state": "processing", "job_id": job.id, "attempts": attempt})
         try:
             with self.env.cr.savepoint():
                 sub.hook(self.with_env(sub.env))
         except Exception as error:
             message = str(error) or type(error).__name__
             details = traceback.format_exc()
-            if self.attempts >= max_attempts:
+            retry_later = attempt < max_attempts
+            if not retry_later:
                 self.write({"state": "dead", "error": details, "next_attempt_at": False})
                 sub.super_id._ihub_event(
                     "error",
@@ -180,7 +246,7 @@ class IHubWebhookEvent(models.Model):
                         "Webhook %(delivery)s failed %(attempts)s time(s) and is now a dead "
                         "letter: %(error)s",
                         delivery=self.delivery_id,
-                        attempts=self.attempts,
+                        attempts=attempt,
                         error=message,
                     ),
                     details,
@@ -189,7 +255,7 @@ class IHubWebhookEvent(models.Model):
                     job=job,
                 )
             else:
-                wait = webhooks.event_retry_delay(self.attempts)
+                wait = webhooks.event_retry_delay(attempt)
                 self.write(
                     {
                         "state": "failed",
@@ -199,6 +265,7 @@ class IHubWebhookEvent(models.Model):
                 )
             job.add_counts(processed=1, failed=1)
         else:
+            retry_later = False
             self.write(
                 {
                     "state": "done",
@@ -209,6 +276,7 @@ class IHubWebhookEvent(models.Model):
             )
             job.add_counts(processed=1, succeeded=1)
         job.commit_progress(checkpoint=self.id)
+        return retry_later
 
     @api.model
     def _ihub_queue_next(self, integration_id):

@@ -5,7 +5,13 @@ import threading
 from odoo.tests import BaseCase
 
 from odoo.addons.ihub.lib.liveness import RUN_LOCK_SPACE, DelayedCalls, RunLock
-from odoo.addons.ihub.lib.progress import RunProgress, executing, progress_by_job, running_job_id
+from odoo.addons.ihub.lib.progress import (
+    RunProgress,
+    executing,
+    executing_sub,
+    progress_by_job,
+    running_job_id,
+)
 from odoo.addons.ihub.lib.schedule import runner_budget
 
 
@@ -68,6 +74,24 @@ class TestRunningRegistry(BaseCase):
         self.assertFalse(executing(9), "claimed, not inside run_from_to")
         jobs[5].executing = True
         self.assertTrue(executing(9))
+
+    def test_the_sub_record_of_an_executing_run_is_known_without_reading_it(self):
+        jobs = progress_by_job()
+        self.addCleanup(jobs.clear)
+        jobs[5] = RunProgress(integration_id=9, sub=("ihub.integration.shop", 3))
+        self.assertFalse(executing_sub("ihub.integration.shop", 3), "claimed, not executing")
+        jobs[5].executing = True
+        self.assertTrue(executing_sub("ihub.integration.shop", 3))
+        self.assertFalse(executing_sub("ihub.integration.shop", 4))
+        self.assertFalse(executing_sub("ihub.integration.bank", 3))
+        # Another thread's runs are not this thread's.
+        seen = []
+        thread = threading.Thread(
+            target=lambda: seen.append(executing_sub("ihub.integration.shop", 3))
+        )
+        thread.start()
+        thread.join()
+        self.assertEqual(seen, [False])
 
 
 class TestDelayedCalls(BaseCase):

@@ -156,3 +156,62 @@ class TestWebhookSchedules(BaseCase):
         webhooks.kill_point("after_commit", environ={})
         body = json.loads(webhooks.error_body("not_found", "Unknown"))
         self.assertEqual(body, {"error": {"code": "not_found", "message": "Unknown"}})
+
+
+class FakeTime:
+    """A clock that moves only when slept on."""
+
+    def __init__(self, wall=1000.0):
+        self.now, self.wall_offset, self.sleeps = 0.0, wall, []
+
+    def clock(self):
+        return self.now
+
+    def wall(self):
+        return self.now + self.wall_offset
+
+    def sleep(self, seconds):
+        self.sleeps.append(round(seconds, 6))
+        self.now += seconds
+
+
+class TestLaneWait(BaseCase):
+    def wait(self, answers, linger, deadline=None):
+        fake, looks = FakeTime(), []
+
+        def has_more():
+            looks.append(fake.now)
+            return answers(len(looks))
+
+        found = webhooks.wait_for_more(
+            has_more,
+            linger,
+            deadline,
+            poll=0.02,
+            clock=fake.clock,
+            wall=fake.wall,
+            sleep=fake.sleep,
+        )
+        return found, looks, fake
+
+    def test_returns_as_soon_as_a_push_is_due(self):
+        found, looks, _fake = self.wait(lambda n: n == 3, linger=1.0)
+        self.assertTrue(found)
+        self.assertEqual([round(t, 6) for t in looks], [0.02, 0.04, 0.06])
+
+    def test_gives_up_after_the_linger(self):
+        found, looks, fake = self.wait(lambda n: False, linger=0.1)
+        self.assertFalse(found)
+        self.assertEqual(len(looks), 5)
+        self.assertAlmostEqual(fake.now, 0.1)
+
+    def test_never_waits_past_the_deadline_nor_when_switched_off(self):
+        # The worker's time slice ends 0.05 s from now (a wall-clock time): that caps the wait.
+        found, looks, fake = self.wait(lambda n: False, linger=1.0, deadline=1000.05)
+        self.assertFalse(found)
+        self.assertAlmostEqual(fake.now, 0.05)
+        self.assertEqual(fake.sleeps, [0.02, 0.02, 0.01])
+        # A deadline already passed, or no wait configured: no look at all.
+        for linger, deadline in ((1.0, 999.0), (0.0, None), (-1.0, None)):
+            found, looks, fake = self.wait(lambda n: True, linger, deadline)
+            self.assertEqual((found, looks, fake.sleeps), (False, [], []))

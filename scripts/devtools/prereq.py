@@ -30,6 +30,7 @@ KNOWN_REQUIREMENTS = {
     "websocket-client": ("websocket", "test"),
     "openapi-spec-validator": ("openapi_spec_validator", "test"),
     "schemathesis": ("schemathesis", "test"),
+    "standardwebhooks": ("standardwebhooks", "test"),
     "ruff": ("ruff", "lint"),
     "pylint-odoo": ("pylint_odoo", "lint"),
 }

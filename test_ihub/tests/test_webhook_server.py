@@ -141,6 +141,50 @@ class TestWebhookServer(WebhookServerCase):
             self.assertEqual(event.job_id.lane, "webhook")
 
 
+class TestWebhookLaneWait(WebhookServerCase):
+    """A lane run that handled a push waits ``ihub.webhook_lane_linger_seconds`` for the next
+    one before it ends, so that a stream of pushes is one run, not one run per push."""
+
+    def lane_runs(self, *msg_ids):
+        with self.transaction() as env:
+            events = env["ihub.webhook.event"].search(
+                [("integration_id", "=", self.integration_id), ("delivery_id", "in", msg_ids)]
+            )
+            return [(job.id, job.state, job.processed_count) for job in events.job_id]
+
+    def push_twice(self, first_run_ended):
+        """Push twice, the second once the first is handled (and, if ``first_run_ended``, once
+        the run that handled it ended)."""
+        server, url, log = self.start()
+        self.assertEqual(self.post(url, "first").status_code, 202)
+        self.wait_for(lambda _env: self.hook_calls("first"), [server], message="the first push")
+        if first_run_ended:
+            self.wait_for(
+                lambda _env: self.lane_runs("first")[0][1] == "done", [server], message="its end"
+            )
+        self.assertEqual(self.post(url, "second").status_code, 202)
+        self.assert_handled_once("second", server, log)
+        return server
+
+    def test_a_run_that_handled_a_push_handles_the_next_one_too(self):
+        self.set_param("ihub.webhook_lane_linger_seconds", "5")
+        server = self.push_twice(first_run_ended=False)
+        runs = self.lane_runs("first", "second")
+        self.assertEqual(len(runs), 1, "one run handled both pushes")
+        # Once no push came for the wait, the run ends with both counted.
+        self.wait_for(
+            lambda _env: self.lane_runs("first")[0][1] == "done", [server], message="its end"
+        )
+        self.assertEqual(self.lane_runs("first")[0][1:], ("done", 2))
+
+    def test_without_a_wait_each_push_after_an_empty_queue_gets_a_run(self):
+        self.set_param("ihub.webhook_lane_linger_seconds", "0")
+        self.push_twice(first_run_ended=True)
+        runs = self.lane_runs("first", "second")
+        self.assertEqual(len(runs), 2, runs)
+        self.assertEqual(sorted(run[1:] for run in runs), [("done", 1), ("done", 1)])
+
+
 class TestWebhookPrefork(WebhookServerCase):
     """Pushes racing in two worker processes. Duplicates: the unique index decides, not a lock
     in memory. Kill points: they kill the worker serving the push, and the server replaces it."""
