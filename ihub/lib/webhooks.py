@@ -6,6 +6,7 @@ down for a weekend.
 """
 
 import json
+import math
 import os
 import random
 import signal
@@ -46,6 +47,18 @@ def kill_point(name, environ=None):
     points = (environ if environ is not None else os.environ).get(KILL_ENV, "")
     if name in {p.strip() for p in points.split(",")}:
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def lane_linger(value):
+    """The lane's wait for the next push, in seconds, from its system parameter's text: the
+    default when unset, 0 for "0" or less, None when it is not a number."""
+    if value in (None, False, ""):
+        return DEFAULT_LANE_LINGER
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def wait_for_more(

@@ -194,11 +194,19 @@ class IHubWebhookEvent(models.Model):
         if job.dry_run or not Job._can_commit():
             return 0.0, None
         value = self.env["ir.config_parameter"].sudo().get_param(LINGER_PARAM)
-        linger = float(value) if value not in (None, False, "") else webhooks.DEFAULT_LANE_LINGER
+        linger = webhooks.lane_linger(value)
+        if linger is None:
+            _logger.warning(
+                "iHub: system parameter %s is not a number of seconds (%r): waiting %s s",
+                LINGER_PARAM,
+                value,
+                webhooks.DEFAULT_LANE_LINGER,
+            )
+            linger = webhooks.DEFAULT_LANE_LINGER
         deadline = time.time() + webhooks.LANE_LINGER_MAX_AGE
         if slice_deadline() is not None:
             deadline = min(deadline, slice_deadline())
-        return max(0.0, linger), deadline
+        return linger, deadline
 
     @api.model
     def _ihub_wait_for_more(self, integration_id, exclude, linger, deadline):

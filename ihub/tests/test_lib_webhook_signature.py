@@ -176,6 +176,15 @@ class FakeTime:
 
 
 class TestLaneWait(BaseCase):
+    def test_the_wait_from_its_system_parameter(self):
+        self.assertEqual(webhooks.lane_linger(False), webhooks.DEFAULT_LANE_LINGER)
+        self.assertEqual(webhooks.lane_linger(""), webhooks.DEFAULT_LANE_LINGER)
+        self.assertEqual(webhooks.lane_linger("2.5"), 2.5)
+        self.assertEqual(webhooks.lane_linger("0"), 0.0)
+        self.assertEqual(webhooks.lane_linger("-3"), 0.0)
+        for bad in ("soon", "nan", "inf", "1s"):
+            self.assertIsNone(webhooks.lane_linger(bad), bad)
+
     def wait(self, answers, linger, deadline=None):
         fake, looks = FakeTime(), []
 
