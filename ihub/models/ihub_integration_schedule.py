@@ -178,11 +178,14 @@ class IHubIntegration(models.Model):
         """The sub-record ``job`` calls, in the run's environment (``_run_environment``).
 
         An integration's sub-record never changes (they are created and deleted together):
-        its id is looked up once per registry, not at every run. The run user's access to it
-        is checked when the run reads it, as for any record.
+        its id is looked up once per registry, not at every run. The run user must be able to
+        read it (access rights and record rules), checked here once per run: the contract
+        methods' guard does not read it.
         """
         integration = self._run_environment(job)
-        return integration.env[self.model_name].browse(self._ihub_sub_id())
+        sub = integration.env[self.model_name].browse(self._ihub_sub_id())
+        sub.check_access("read")
+        return sub
 
     def _ihub_sub_id(self):
         """The id of this integration's sub-record, looked up once per registry: it never

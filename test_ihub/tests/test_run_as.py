@@ -65,6 +65,22 @@ class TestRunAs(IHubCase):
         self.assertIn("is not an iHub user", job.error_message)
         self.assertFalse(self.integration.sub_id.calls, "nothing ran")
 
+    def test_a_run_user_who_cannot_read_the_integration_fails_the_run(self):
+        self.integration.with_user(self.admin).run_user_id = self.ihub_user
+        # A record rule hides this integration's own record from iHub users.
+        self.env["ir.rule"].create(
+            {
+                "name": "Hide one test integration",
+                "model_id": self.env["ir.model"]._get_id("ihub.integration.test"),
+                "domain_force": f"[('id', '!=', {self.integration.sub_id.id})]",
+                "groups": [Command.link(self.env.ref("ihub.group_ihub_user").id)],
+            }
+        )
+        job = run_integration(self.integration, datetime(2026, 1, 1), datetime(2026, 1, 2))
+        self.assertEqual(job.state, "failed")
+        self.assertIn("Test Integration", job.error_message)
+        self.assertFalse(self.integration.sub_id.calls, "nothing ran")
+
     def test_the_cron_only_queues_runs(self):
         self.integration.with_user(self.ihub_user).action_start()
         self.assertEqual(self.integration.cron_id.user_id, self.env.ref("base.user_root"))
