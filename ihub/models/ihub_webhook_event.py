@@ -168,7 +168,7 @@ class IHubWebhookEvent(models.Model):
         self._ihub_queue_next(integration_id)
 
     @api.model
-    def _ihub_due(self, integration_id, exclude=()):
+    def _ihub_due(self, integration_id, exclude=(), limit=BATCH):
         return self.search_fetch(
             [
                 ("integration_id", "=", integration_id),
@@ -178,7 +178,7 @@ class IHubWebhookEvent(models.Model):
             ],
             ["attempts"],
             order="id",
-            limit=BATCH,
+            limit=limit,
         )
 
     @api.model
@@ -204,29 +204,20 @@ class IHubWebhookEvent(models.Model):
             )
             linger = webhooks.DEFAULT_LANE_LINGER
         deadline = time.time() + webhooks.LANE_LINGER_MAX_AGE
-        if slice_deadline() is not None:
-            deadline = min(deadline, slice_deadline())
+        time_slice_end = slice_deadline()
+        if time_slice_end is not None:
+            deadline = min(deadline, time_slice_end)
         return linger, deadline
 
     @api.model
     def _ihub_wait_for_more(self, integration_id, exclude, linger, deadline):
         """Wait up to ``linger`` seconds for a due event of the integration; True if one came."""
         Job = self.env["ihub.job"]
-        cr = self.env.cr
         # READ COMMITTED: each look sees the pushes committed since the previous one.
         Job._begin_read_committed()
 
         def has_more():
-            cr.execute(
-                """
-                SELECT 1 FROM ihub_webhook_event
-                 WHERE integration_id = %s AND state IN ('received', 'processing', 'failed')
-                   AND next_attempt_at <= %s AND id != ALL(%s)
-                 LIMIT 1
-                """,
-                [integration_id, fields.Datetime.now(), list(exclude) or [0]],
-            )
-            return cr.fetchone() is not None
+            return bool(self._ihub_due(integration_id, exclude, limit=1))
 
         try:
             return webhooks.wait_for_more(has_more, linger, deadline)
